@@ -1,0 +1,1 @@
+"""The ``autonomy`` command: run Autonomy zones locally on Docker Compose."""

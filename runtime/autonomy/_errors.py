@@ -1,0 +1,84 @@
+"""Exceptions of the ``autonomy`` runtime.
+
+One root, :class:`AutonomyError`. Errors a message can meet are also ``RuntimeError``,
+because that is what user code catches (``except RuntimeError as e: if "timeout" in
+str(e)``)::
+
+    AutonomyError
+    ├── ConfigurationError            settings, roster or key file is wrong (where, what)
+    └── MessagingError (+RuntimeError)  a message could not be answered
+        ├── MessageTimeout              no reply before the deadline ("timeout" in the text)
+        ├── WorkerNotFound              no worker of that name on that node
+        ├── WorkerFailed                the worker's handler raised
+        ├── WorkerExists                start_worker with a name already taken
+        └── NodeUnreachable             the peer is unknown, gone, or its queue is full
+
+Each exception keeps its fields and builds its own message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AutonomyError",
+    "ConfigurationError",
+    "MessagingError",
+    "MessageTimeout",
+    "WorkerNotFound",
+    "WorkerFailed",
+    "WorkerExists",
+    "NodeUnreachable",
+]
+
+
+class AutonomyError(Exception):
+    """Root of every exception the runtime raises on purpose."""
+
+
+class ConfigurationError(AutonomyError):
+    """A setting, the roster or a key file is missing or wrong."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+class MessagingError(AutonomyError, RuntimeError):
+    """A message could not be delivered or answered."""
+
+    def __init__(self, text: str, *, worker: str = "", node: str = "") -> None:
+        self.worker = worker
+        self.node = node
+        super().__init__(text)
+
+
+class MessageTimeout(MessagingError):
+    def __init__(self, worker: str, node: str, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"timeout: no reply from worker {worker!r} on node {node!r} within {seconds:g} s",
+            worker=worker,
+            node=node,
+        )
+
+
+class WorkerNotFound(MessagingError):
+    def __init__(self, worker: str, node: str) -> None:
+        super().__init__(f"no worker named {worker!r} on node {node!r}", worker=worker, node=node)
+
+
+class WorkerFailed(MessagingError):
+    def __init__(self, worker: str, node: str, cause: str) -> None:
+        self.cause = cause
+        super().__init__(f"worker {worker!r} on node {node!r} failed: {cause}", worker=worker, node=node)
+
+
+class WorkerExists(MessagingError):
+    def __init__(self, worker: str, node: str) -> None:
+        super().__init__(f"a worker named {worker!r} already runs on node {node!r}", worker=worker, node=node)
+
+
+class NodeUnreachable(MessagingError):
+    def __init__(self, node: str, why: str, worker: str = "") -> None:
+        self.why = why
+        super().__init__(f"cannot reach node {node!r}: {why}", worker=worker, node=node)
