@@ -1,0 +1,117 @@
+"""Node settings, read once from the environment into a typed, frozen object.
+
+A container of a deployed zone gets these from the CLI; :mod:`autonomy.testing` sets
+them for local node processes. Nothing else in the runtime reads ``os.environ``.
+
+=========================  ==============================  ===================================
+variable                   default                         meaning
+=========================  ==============================  ===================================
+``NODE``                   (host name)                     this node's full name
+``CLUSTER`` / ``ZONE``     from the roster                 cluster id / zone name
+``AUTONOMY_ROSTER``        ``/run/autonomy/roster.json``   the zone roster (read-only)
+``AUTONOMY_KEY``           ``/run/autonomy/node.key``      this node's key file (mode 0600)
+``AUTONOMY_BIND_HOST``     ``0.0.0.0``                     where the node's ROUTER listens
+``AUTONOMY_HTTP_HOST``     ``0.0.0.0``                     where the HTTP server listens
+``AUTONOMY_HTTP_PORT``     ``8000``                        HTTP port; ``0`` turns it off
+``LOG_LEVEL``              ``INFO``                        DEBUG, INFO, WARNING or ERROR
+``AUTONOMY_DISCOVERY_GRACE``  ``20``                       seconds after start during which
+                                                           ``Zone.nodes`` waits for nodes
+                                                           still starting
+``AUTONOMY_PING_TIMEOUT``  ``1.0``                         liveness ping timeout, seconds
+``AUTONOMY_HWM``           ``100000``                      ZeroMQ send/receive high-water mark
+=========================  ==============================  ===================================
+
+When neither the roster file nor ``AUTONOMY_ROSTER`` exists the node runs *standalone*:
+its workers work, it has no peers. That is what ``python main.py`` on a laptop gives.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Mapping
+
+from ._errors import ConfigurationError
+
+__all__ = ["Settings"]
+
+DEFAULT_ROSTER = "/run/autonomy/roster.json"
+DEFAULT_KEY = "/run/autonomy/node.key"
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(name, f"expected a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigurationError(name, f"expected {lo}..{hi}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(name, f"expected a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(name, f"expected >= 0, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a node needs to know about where it runs."""
+
+    node: str
+    cluster: str
+    zone: str
+    roster_path: str | None
+    key_path: str | None
+    bind_host: str
+    http_host: str
+    http_port: int
+    log_level: str
+    discovery_grace: float
+    ping_timeout: float
+    hwm: int
+
+    @property
+    def standalone(self) -> bool:
+        return self.roster_path is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Read the settings from ``env`` (default: ``os.environ``); raise ConfigurationError."""
+        env = os.environ if env is None else env
+        roster: str | None = env.get("AUTONOMY_ROSTER") or None
+        if roster is None and os.path.exists(DEFAULT_ROSTER):
+            roster = DEFAULT_ROSTER
+        key: str | None = env.get("AUTONOMY_KEY") or None
+        if roster is not None and key is None:
+            key = DEFAULT_KEY
+        level = (env.get("LOG_LEVEL") or "INFO").upper()
+        if level not in _LEVELS:
+            raise ConfigurationError("LOG_LEVEL", f"expected one of {', '.join(_LEVELS)}, got {level!r}")
+        return cls(
+            node=env.get("NODE") or socket.gethostname(),
+            cluster=env.get("CLUSTER", ""),
+            zone=env.get("ZONE", ""),
+            roster_path=roster,
+            key_path=key if roster is not None else None,
+            bind_host=env.get("AUTONOMY_BIND_HOST") or "0.0.0.0",
+            http_host=env.get("AUTONOMY_HTTP_HOST") or "0.0.0.0",
+            http_port=_int(env, "AUTONOMY_HTTP_PORT", 8000, 0, 65535),
+            log_level=level,
+            discovery_grace=_float(env, "AUTONOMY_DISCOVERY_GRACE", 20.0),
+            ping_timeout=_float(env, "AUTONOMY_PING_TIMEOUT", 1.0),
+            hwm=_int(env, "AUTONOMY_HWM", 100_000, 1, 10_000_000),
+        )
