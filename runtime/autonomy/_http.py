@@ -30,6 +30,7 @@ def _body(node: "Node", path: str) -> tuple[int, Any]:
             "workers": len(node._workers),
             "uptime": round(node._loop.time() - node._started_at, 3),
             "last_message_at": node.last_message_at,
+            "tasks": len(asyncio.all_tasks()),
             "stats": dict(node.stats),
         }
     if path == "/workers":

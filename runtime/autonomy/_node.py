@@ -324,6 +324,7 @@ class Node:
 
         Blocks. Exits the process with 0 after a clean stop, 2 on a configuration error.
         """
+        signal.signal(signal.SIGTERM, _exit_now)  # until the loop takes over
         try:
             settings = Settings.from_env()
         except ConfigurationError as e:
@@ -795,6 +796,10 @@ class Zone:
 
 
 # --------------------------------------------------------------------------- serving
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 async def _serve(settings: Settings, main: Callable[[Node], Awaitable[Any]] | None) -> None:

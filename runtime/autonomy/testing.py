@@ -57,6 +57,7 @@ class LocalPod:
     clones: int = 1
     container: str = "main"
     env: Mapping[str, str] = field(default_factory=dict)
+    autostart: bool = True  # False: in the roster with a key, but no process (for tests)
 
 
 @dataclass
@@ -156,7 +157,8 @@ class LocalZone:
 
     def start(self) -> "LocalZone":
         for node in self.nodes:
-            self.start_node(node)
+            if node.pod.autostart:
+                self.start_node(node)
         return self
 
     def start_node(self, node: LocalNode) -> None:
@@ -213,6 +215,12 @@ class LocalZone:
 
     def log(self, instance: str) -> str:
         return self.node(instance).log()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until every started node listens on its ROUTER."""
+        for node in self.nodes:
+            if node.process is not None:
+                self.wait_for(node.entry.instance, "listening on", timeout)
 
     def wait_for(self, instance: str, pattern: str, timeout: float = 30.0, *, regex: bool = False) -> str:
         """Wait until the node's output contains ``pattern``; returns the whole output.

@@ -1,0 +1,98 @@
+"""Starting, serving HTTP, and stopping nodes as processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from autonomy.testing import LocalPod, free_port
+
+from zonekit import app, runners
+
+RUNTIME = str(Path(__file__).resolve().parents[2] / "runtime")
+
+
+def get(port: int, path: str) -> dict:
+    return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5))
+
+
+def test_sigterm_stops_busy_nodes_cleanly_with_exit_0(local_zone):
+    z = local_zone([LocalPod("main-pod", app("busy")), runners(2)])
+    z.wait_for("main-pod", "busy node ready")
+    z.wait_ready()
+    codes = z.stop(timeout=10)
+    assert list(codes.values()) == [0, 0, 0]
+    assert "stopping" in z.log("main-pod")
+
+
+def test_http_health_and_workers(local_zone):
+    z = local_zone([LocalPod("main-pod", app("multinode_runner")), runners(2)], http=True)
+    z.wait_for("main-pod", "Runner is ready with greeter worker")
+    node = z.node("main-pod")
+    health = get(node.http_port, "/health")
+    assert health["status"] == "ok" and health["node"] == node.name and health["workers"] == 1
+    assert get(node.http_port, "/workers") == {"node": node.name, "workers": [{"name": "greeter"}]}
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}/nope", timeout=5)
+        raise AssertionError("404 expected")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
+
+
+def test_taken_http_port_is_logged_not_fatal(local_zone):
+    port = free_port()
+    env = {"AUTONOMY_HTTP_PORT": str(port)}
+    z = local_zone(
+        [
+            LocalPod("client-pod", app("multinode_client"), container="client", env=env),
+            LocalPod("runner-pod", app("multinode_runner"), container="runner", env=env),
+            LocalPod("other-pod", app("serve"), container="other"),
+        ]
+    )
+    out = z.wait_for("client-pod", "Received reply 1:", timeout=30)
+    both = out + z.log("runner-pod")
+    assert f"HTTP port {port} is taken" in both
+    assert f"HTTP on 127.0.0.1:{port}" in both
+
+
+def _run(script: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "PYTHONPATH": RUNTIME, "AUTONOMY_HTTP_PORT": "0", **env}
+    return subprocess.run([sys.executable, "-c", script], env=full, capture_output=True, text=True, timeout=30, cwd=tmp_path)
+
+
+def test_standalone_node_without_roster_serves_until_sigterm(tmp_path):
+    """`python main.py` outside a zone: workers work, no peers; SIGTERM -> exit 0."""
+    env = dict(os.environ, PYTHONPATH=RUNTIME, AUTONOMY_HTTP_PORT="0", AUTONOMY_ROSTER="")
+    p = subprocess.Popen([sys.executable, str(app("greeter"))], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in p.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if "Hello, Alice!" in line:
+                break
+        assert any("running standalone" in l for l in lines)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_missing_roster_is_a_clear_error_with_exit_2(tmp_path):
+    script = "from autonomy import Node\nNode.start()\n"
+    r = _run(script, {"AUTONOMY_ROSTER": str(tmp_path / "nope.json"), "AUTONOMY_KEY": str(tmp_path / "k")}, tmp_path)
+    assert r.returncode == 2
+    assert "nope.json: roster not found" in r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_bad_setting_is_a_clear_error_with_exit_2(tmp_path):
+    r = _run("from autonomy import Node\nNode.start()\n", {"AUTONOMY_HTTP_PORT": "eighty"}, tmp_path)
+    assert r.returncode == 2
+    assert "AUTONOMY_HTTP_PORT: expected a whole number, got 'eighty'" in r.stderr

@@ -1,0 +1,46 @@
+"""Thousands of workers per node, and order under load."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from autonomy.testing import LocalPod, LocalZone
+
+from zonekit import app, runners
+
+
+@pytest.fixture(scope="module")
+def scale_zone(tmp_path_factory):
+    zone = LocalZone(
+        [LocalPod("main-pod", app("scale")), runners(2)], workdir=tmp_path_factory.mktemp("scale"), http=True
+    )
+    zone.start()
+    try:
+        zone.wait_for("main-pod", "SCALE DONE", timeout=180)
+        yield zone
+    finally:
+        zone.stop()
+
+
+def test_ten_thousand_workers_on_one_node_each_reached(scale_zone):
+    out = scale_zone.log("main-pod")
+    assert "local workers reached: 10000/10000; listed: 10000" in out
+    assert "remote workers reached: 10000/10000; listed: 10000" in out
+
+
+def test_idle_workers_park_no_task(scale_zone):
+    out = scale_zone.log("main-pod")
+    line = next(l for l in out.splitlines() if "tasks while idle:" in l)
+    assert int(line.rsplit(":", 1)[1]) <= 3  # main itself and the loop's own, not one per worker
+    runner = scale_zone.node("runner-pod-0")
+    health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{runner.http_port}/health", timeout=5))
+    assert health["workers"] >= 10_000
+    assert health["tasks"] <= 2
+
+
+def test_ten_thousand_messages_from_one_sender_arrive_in_order(scale_zone):
+    out = scale_zone.log("main-pod")
+    assert 'fire-and-forget order: {"count": 10000, "in_order": true}' in out
+    assert 'request order: {"count": 10000, "in_order": true}' in out
