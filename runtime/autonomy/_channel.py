@@ -6,13 +6,18 @@ reading ``EVENTS`` all do). So a reader callback that takes one message and retu
 leave messages waiting with no further wake-up. :class:`Channel` therefore
 
 * drains every ready message per wake-up (``while EVENTS & POLLIN``),
-* after every send, checks ``EVENTS`` once more and schedules a drain if input arrived
+* after sending, checks ``EVENTS`` once more and schedules a drain if input arrived
   while the send consumed the edge,
 * never drops a message when the send queue is full: with a high-water mark reached the
   frames wait in an outbox, flushed in order when ``EVENTS`` says ``POLLOUT`` again.
 
+Envelopes posted during one turn of the event loop are *batched*: the first leaves at
+once, the ones after it leave as one ZeroMQ message (a frame per envelope) at the end
+of the turn, per destination. A lone request pays no added latency; a thousand pipelined
+ones share the per-message costs of ZeroMQ and CURVE.
+
 A ROUTER with ``ROUTER_MANDATORY`` raises ``EHOSTUNREACH`` for a peer that is gone; the
-channel passes that error to the caller, which turns it into an answer or a log line.
+channel logs it and counts the lost envelopes in ``unroutable``.
 """
 
 from __future__ import annotations
@@ -24,79 +29,143 @@ from typing import Any, Callable
 
 import zmq
 
-__all__ = ["Channel"]
+__all__ = ["Channel", "MAX_BATCH"]
 
 log = logging.getLogger("autonomy.transport")
 _POLLIN = zmq.POLLIN
 _POLLOUT = zmq.POLLOUT
 _NOBLOCK = zmq.NOBLOCK
+MAX_BATCH = 512  # envelopes (frames) in one ZeroMQ message, at most
+_MAX_BATCH_BYTES = 1 << 20
 
 
 class Channel:
-    __slots__ = ("sock", "_loop", "_on_message", "_copy", "_outbox", "_scheduled", "_fd", "closed", "label")
+    __slots__ = (
+        "sock", "_loop", "_on_message", "_router", "_outbox", "_scheduled", "_fd", "closed", "label",
+        "_batch", "_batches", "_batch_bytes", "_flush_scheduled", "unroutable",
+    )
 
     def __init__(
         self,
         sock: zmq.Socket,
         loop: asyncio.AbstractEventLoop,
-        on_message: Callable[[list[Any]], None],
+        on_message: Callable[[Any, list[bytes]], None],
         *,
-        copy: bool = True,
+        router: bool = False,
         label: str = "",
     ) -> None:
+        """``on_message(first, frames)``: ``first`` is the routing-id Frame on a ROUTER
+        (``None`` on a DEALER), ``frames`` the envelope frames as bytes."""
         self.sock = sock
         self._loop = loop
         self._on_message = on_message
-        self._copy = copy
+        self._router = router
         self._outbox: deque[list[bytes]] | None = None
-        self._scheduled = False
         self.closed = False
         self.label = label
+        self.unroutable = 0
+        self._batch: list[bytes] = []  # DEALER
+        self._batches: dict[bytes, list[bytes]] = {}  # ROUTER: routing id -> frames
+        self._batch_bytes = 0
+        self._flush_scheduled = False
         self._fd = sock.FD
         loop.add_reader(self._fd, self.drain)
         self._scheduled = True
         loop.call_soon(self.drain)
+
+    # ------------------------------------------------------------------ receiving
 
     def drain(self) -> None:
         self._scheduled = False
         if self.closed:
             return
         sock = self.sock
-        recv = sock.recv_multipart
+        recv = sock.recv
         on_message = self._on_message
-        copy = self._copy
+        router = self._router
         while True:
             events = sock.EVENTS
             if self._outbox is not None and events & _POLLOUT:
-                self._flush()
+                self._flush_outbox()
                 events = sock.EVENTS
             if not events & _POLLIN:
                 return
-            frames = recv(_NOBLOCK, copy=copy)
+            first = recv(_NOBLOCK, copy=False) if router else None
+            if router:
+                frames = []
+                while sock.rcvmore:
+                    frames.append(recv(_NOBLOCK))
+            else:
+                frames = [recv(_NOBLOCK)]
+                while sock.rcvmore:
+                    frames.append(recv(_NOBLOCK))
             try:
-                on_message(frames)
+                on_message(first, frames)
             except Exception:  # a bug in a handler must not stop the socket
                 log.exception("error while handling a message on %s", self.label)
 
-    def send(self, frames: list[bytes]) -> None:
-        """Send now, or queue behind earlier frames if the peer's queue is full.
+    # ------------------------------------------------------------------ sending
 
-        Raises ``zmq.ZMQError`` for errors other than a full queue (EHOSTUNREACH).
-        """
-        if self._outbox is not None:
-            self._outbox.append(frames)
+    def post(self, frame: bytes, rid: bytes | None = None) -> None:
+        """Send one envelope (one frame) now or, if others left this turn, at its end."""
+        if rid is None:
+            batch = self._batch
+        else:
+            batch = self._batches.get(rid)
+            if batch is None:
+                batch = self._batches[rid] = []
+        if not self._flush_scheduled:
+            # First envelope of this loop turn: it leaves now (no added latency); the
+            # ones posted after it in the same turn are batched until the turn ends.
+            self._flush_scheduled = True
+            self._loop.call_soon(self.flush)
+            if not batch:
+                self._send([frame] if rid is None else [rid, frame])
+                if not self._scheduled and self.sock.EVENTS & _POLLIN:
+                    self._scheduled = True
+                    self._loop.call_soon(self.drain)
+                return
+        batch.append(frame)
+        self._batch_bytes += len(frame)
+        if len(batch) >= MAX_BATCH or self._batch_bytes >= _MAX_BATCH_BYTES:
+            self.flush()
+            self._flush_scheduled = True  # the turn's callback is still due
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        self._batch_bytes = 0
+        if self.closed:
             return
-        sock = self.sock
-        try:
-            sock.send_multipart(frames, _NOBLOCK)
-        except zmq.Again:
-            self._outbox = deque((frames,))
-            log.debug("%s: send queue full, holding messages", self.label)
-        if not self._scheduled and sock.EVENTS & _POLLIN:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._send(batch)
+        if self._batches:
+            batches, self._batches = self._batches, {}
+            for rid, frames in batches.items():
+                frames.insert(0, rid)
+                self._send(frames)
+        if not self._scheduled and self.sock.EVENTS & _POLLIN:
             self._scheduled = True
             self._loop.call_soon(self.drain)
 
-    def _flush(self) -> None:
+    def _send(self, frames: list[bytes]) -> None:
+        if self._outbox is not None:
+            self._outbox.append(frames)
+            return
+        try:
+            self.sock.send_multipart(frames, _NOBLOCK)
+        except zmq.Again:
+            self._outbox = deque((frames,))
+            log.debug("%s: send queue full, holding messages", self.label)
+        except zmq.ZMQError as e:
+            self._lost(frames, e)
+
+    def _lost(self, frames: list[bytes], e: zmq.ZMQError) -> None:
+        n = len(frames) - (1 if self._router else 0)
+        self.unroutable += n
+        log.warning("%s: %d message(s) not delivered: %s (the peer has gone)", self.label, n, e.strerror)
+
+    def _flush_outbox(self) -> None:
         outbox = self._outbox
         assert outbox is not None
         sock = self.sock
@@ -106,7 +175,7 @@ class Channel:
             except zmq.Again:
                 return
             except zmq.ZMQError as e:
-                log.warning("%s: dropped a queued message: %s", self.label, e.strerror)
+                self._lost(outbox[0], e)
             outbox.popleft()
         self._outbox = None
 
@@ -117,6 +186,7 @@ class Channel:
     def close(self, linger_ms: int = 0) -> None:
         if self.closed:
             return
+        self.flush()
         self.closed = True
         try:
             self._loop.remove_reader(self._fd)

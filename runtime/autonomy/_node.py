@@ -141,16 +141,17 @@ class _Deadlines:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._heap: list[tuple[float, int, _Future[Any], Callable[[], None]]] = []
+        self._heap: list[tuple[float, int, _Future[Any], str, str, float]] = []
         self._seq = itertools.count()
         self._handle: asyncio.TimerHandle | None = None
         self._when = 0.0
         self._compact_at = 4096
 
-    def add(self, timeout: float, fut: _Future[Any], expire: Callable[[], None]) -> None:
+    def add(self, timeout: float, fut: _Future[Any], worker: str, node: str) -> None:
+        """Fail ``fut`` with MessageTimeout(worker, node) unless done within ``timeout`` s."""
         deadline = self._loop.time() + timeout
         heap = self._heap
-        heapq.heappush(heap, (deadline, next(self._seq), fut, expire))
+        heapq.heappush(heap, (deadline, next(self._seq), fut, worker, node, timeout))
         if self._handle is None or deadline < self._when:
             if self._handle is not None:
                 self._handle.cancel()
@@ -167,9 +168,9 @@ class _Deadlines:
         now = self._loop.time()
         heap = self._heap
         while heap and (heap[0][0] <= now or heap[0][2].done()):
-            _, _, fut, expire = heapq.heappop(heap)
+            _, _, fut, worker, node, timeout = heapq.heappop(heap)
             if not fut.done():
-                expire()
+                fut.set_exception(MessageTimeout(worker, node, timeout))
         if heap:
             self._when = heap[0][0]
             self._handle = self._loop.call_at(self._when, self._sweep)
@@ -269,7 +270,7 @@ class RemoteNode:
 
     async def send_message(self, name: str, message: str) -> None:
         _check_message(message)
-        self._node._peer_send(self.name, _wire.encode(Kind.SEND, 0, name, message.encode()))
+        self._node._peer_send(self.name, _wire.encode(Kind.SEND, 0, name.encode(), message.encode()))
 
 
 class _Peer:
@@ -312,6 +313,7 @@ class Node:
         self.last_message_at: float | None = None
         self.roster: Roster | None = None
         self._self_entry: NodeEntry | None = None
+        self._roster_names: frozenset[str] = frozenset()
         self._public = ""
         self._secret = ""
         self.name = settings.node
@@ -359,6 +361,7 @@ class Node:
             if entry.public_key != kp.public_key:
                 raise ConfigurationError(s.key_path, "public key does not match the roster")
             self._self_entry = entry
+            self._roster_names = frozenset(n.name for n in self.roster.nodes)
             self._ctx = zmq.Context()
             self._policy = RosterPolicy(self.roster, zone=self.roster.zone)
             self._zap = ZapHandler(self._ctx, self._policy, self._loop)  # bound before any CURVE server
@@ -378,7 +381,7 @@ class Node:
                 sock.close(0)
                 raise ConfigurationError(endpoint, f"cannot listen: {e.strerror}") from None
             self._router_monitor = HandshakeMonitor(sock, self._loop, f"router {endpoint}")
-            self._router = Channel(sock, self._loop, self._on_router, copy=False, label="router")
+            self._router = Channel(sock, self._loop, self._on_router, router=True, label="router")
             log.info("node %s listening on %s (CURVE, %d nodes in roster)", self.name, endpoint, len(self.roster.nodes))
         if s.http_port:
             from ._http import serve_http
@@ -513,7 +516,7 @@ class Node:
             return payload.decode()
         fut: _Future[str] = self._loop.create_future()
         if timeout is not None:
-            self._deadlines.add(timeout, fut, lambda: fut.set_exception(MessageTimeout(name, self.name, timeout)))
+            self._deadlines.add(timeout, fut, name, self.name)
         self.last_message_at = time.time()
         self._deliver(w, message, fut)
         return await fut
@@ -531,7 +534,7 @@ class Node:
             peer = self._remote_names.get(name)
             if peer is None:
                 raise WorkerNotFound(name, self.name)
-            self._peer_send(peer, _wire.encode(Kind.SEND, 0, name, message.encode()))
+            self._peer_send(peer, _wire.encode(Kind.SEND, 0, name.encode(), message.encode()))
             return
         self.last_message_at = time.time()
         self._deliver(w, message, None)
@@ -576,14 +579,13 @@ class Node:
         sock.setsockopt(zmq.HEARTBEAT_IVL, 5000)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 15000)
         sock.connect(entry.endpoint)
-        channel = Channel(sock, self._loop, lambda frames, n=name: self._on_dealer(n, frames), label=f"peer {name}")
+        channel = Channel(sock, self._loop, lambda _, frames, n=name: self._on_dealer(n, frames), label=f"peer {name}")
         monitor = HandshakeMonitor(sock, self._loop, f"peer {name}", on_disconnect=lambda n=name: self._peer_lost(n))
         peer = self._peers[name] = _Peer(name, channel, monitor)
         return peer
 
-    def _peer_send(self, name: str, frames: list[bytes]) -> None:
-        self._peer(name).channel.send(frames)
-        self.stats["sent"] += 1
+    def _peer_send(self, name: str, frame: bytes) -> None:
+        self._peer(name).channel.post(frame)
 
     def _peer_lost(self, name: str) -> None:
         lost = [c for c, (_, peer, _) in self._pending.items() if peer == name]
@@ -598,12 +600,13 @@ class Node:
         if peer == self.name:
             return await self._local_control(kind, target, payload, timeout)
         corr = next(self._corr)
+        frame = _wire.encode(kind, corr, target.encode(), payload)
         fut: _Future[bytes] = self._loop.create_future()
         self._pending[corr] = (fut, peer, target)
         try:
-            self._peer_send(peer, [_wire.header(kind, corr), target.encode(), payload])
+            self._peer_send(peer, frame)
             if timeout is not None:
-                self._deadlines.add(timeout, fut, lambda: fut.set_exception(MessageTimeout(target or kind.name.lower(), peer, timeout)))
+                self._deadlines.add(timeout, fut, target or kind.name.lower(), peer)
             return await fut
         finally:
             self._pending.pop(corr, None)
@@ -630,25 +633,27 @@ class Node:
     # ------------------------------------------------------------------ receiving
 
     def _on_dealer(self, peer: str, frames: list[bytes]) -> None:
-        self.stats["received"] += 1
-        try:
-            env = _wire.decode(frames)
-            if env.kind is not Kind.REPLY and env.kind is not Kind.ERROR:
-                raise _wire.Malformed(f"unexpected {env.kind.name} from a server")
-            item = self._pending.pop(env.corr, None)
-            if item is None:
-                return  # the waiter gave up (timeout, cancelled)
-            fut, expected_peer, worker = item
-            if expected_peer != peer:
-                raise _wire.Malformed("reply from the wrong peer")
-            if fut.done():
-                return
-            if env.kind is Kind.REPLY:
-                fut.set_result(env.payload)
-            else:
-                fut.set_exception(_remote_error(_wire.parse_error(env.payload), worker, peer))
-        except _wire.Malformed as e:
-            self._malformed(peer, e)
+        pending = self._pending
+        for frame in frames:
+            self.stats["received"] += 1
+            try:
+                env = _wire.decode(frame)
+                if env.kind is not Kind.REPLY and env.kind is not Kind.ERROR:
+                    raise _wire.Malformed(f"unexpected {env.kind.name} from a server")
+                item = pending.pop(env.corr, None)
+                if item is None:
+                    continue  # the waiter gave up (timeout, cancelled)
+                fut, expected_peer, worker = item
+                if expected_peer != peer:
+                    raise _wire.Malformed("reply from the wrong peer")
+                if fut.done():
+                    continue
+                if env.kind is Kind.REPLY:
+                    fut.set_result(env.payload)
+                else:
+                    fut.set_exception(_remote_error(_wire.parse_error(env.payload), worker, peer))
+            except _wire.Malformed as e:
+                self._malformed(peer, e)
 
     def _malformed(self, sender: str, e: Exception) -> None:
         self.stats["malformed"] += 1
@@ -656,21 +661,27 @@ class Node:
         if n <= 10 or n % 1000 == 0:
             log.warning("dropped malformed message from %s: %s (%d so far)", sender, e, n)
 
-    def _on_router(self, frames: list[Any]) -> None:
-        self.stats["received"] += 1
-        rid_frame = frames[0]
+    def _on_router(self, rid_frame: Any, frames: list[bytes]) -> None:
         try:
             sender = rid_frame.get("User-Id")
         except zmq.ZMQError:
             sender = ""
-        rid = rid_frame.bytes
-        if not sender or self.roster is None or self.roster.by_name(sender) is None:
+        if not sender or sender not in self._roster_names:
             # ZAP admits only roster keys; this cannot happen unless ZAP is bypassed.
             log.error("refused a message from an unauthenticated connection")
             return
+        if not frames:
+            self._malformed(sender, _wire.Malformed("a message with no envelope"))
+            return
+        rid = rid_frame.bytes
+        self.last_message_at = time.time()
+        for frame in frames:
+            self._on_envelope(sender, rid, frame)
+
+    def _on_envelope(self, sender: str, rid: bytes, frame: bytes) -> None:
+        self.stats["received"] += 1
         try:
-            env = _wire.decode([f.bytes for f in frames[1:]])
-            self.last_message_at = time.time()
+            env = _wire.decode(frame)
             kind = env.kind
             if kind is Kind.REQUEST or kind is Kind.SEND:
                 message = env.payload.decode()
@@ -721,18 +732,11 @@ class Node:
         log.info("started worker %r for node %s", env.target, sender)
         self._router_reply(target, b"")
 
-    def _router_send(self, frames: list[bytes]) -> None:
-        assert self._router is not None
-        try:
-            self._router.send(frames)
-            self.stats["sent"] += 1
-        except zmq.ZMQError as e:
-            self.stats["unroutable"] += 1
-            log.warning("could not answer a peer (%s): it has gone", e.strerror)
-
     def _router_reply(self, target: tuple[bytes, int], payload: bytes) -> None:
         rid, corr = target
-        self._router_send([rid, _wire.header(Kind.REPLY, corr), b"", payload])
+        router = self._router
+        if router is not None:
+            router.post(_wire.encode(Kind.REPLY, corr, b"", payload), rid)
 
     def _router_error(self, target: tuple[bytes, int], error: MessagingError) -> None:
         rid, corr = target
@@ -742,7 +746,8 @@ class Node:
             WorkerExists: "exists",
         }.get(type(error), "error")
         text = getattr(error, "cause", None) or str(error)
-        self._router_send([rid, _wire.header(Kind.ERROR, corr), b"", _wire.error_payload(kind, error.worker, self.name, text)])
+        if self._router is not None:
+            self._router.post(_wire.encode(Kind.ERROR, corr, b"", _wire.error_payload(kind, error.worker, self.name, text)), rid)
 
 
 def _remote_error(data: dict[str, str], worker: str, peer: str) -> MessagingError:

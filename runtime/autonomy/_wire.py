@@ -1,13 +1,18 @@
 """The envelope every node-to-node message travels in.
 
-A message is a ZeroMQ multipart message of three frames::
+An envelope is one ZeroMQ frame::
 
-    header   10 bytes: version (1), kind (1), correlation id (8, big-endian)
-    target   the worker name, UTF-8 (empty where the kind has none)
-    payload  bytes: a UTF-8 message, a JSON error, or a pickled worker (START only)
+    version  1 byte   (1)
+    kind     1 byte   (see Kind)
+    corr     8 bytes  correlation id, big-endian: pairs a REPLY/ERROR with its request
+    tlen     1 byte   length of the target name
+    target   tlen bytes, UTF-8: the worker name (empty where the kind has none)
+    payload  the rest: a UTF-8 message, a JSON error, or a pickled worker (START only)
 
-On a ROUTER the routing id comes first; it is ZeroMQ's, not ours. Which node sent a
-frame is never read from the envelope: the ZAP handler names it (``User-Id``).
+A ZeroMQ message carries one or more envelopes, one per frame (the sending channel
+batches what was posted in one loop turn). On a ROUTER the routing id comes first; it is
+ZeroMQ's, not ours. Which node sent a frame is never read from the envelope: the ZAP
+handler names it (``User-Id``).
 
 Decoding is strict and total: any frame that does not fit raises :class:`Malformed`,
 which the node counts and drops. Pickle never carries the envelope.
@@ -20,12 +25,13 @@ import struct
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-__all__ = ["Kind", "Envelope", "Malformed", "encode", "decode", "VERSION", "error_payload", "parse_error"]
+__all__ = ["Kind", "Envelope", "Malformed", "encode", "decode", "VERSION", "error_payload", "parse_error", "HEADER_SIZE"]
 
 VERSION = 1
-_HEADER = struct.Struct(">BBQ")
+_HEADER = struct.Struct(">BBQB")
 HEADER_SIZE = _HEADER.size
-MAX_NAME = 255
+_pack = _HEADER.pack
+_unpack_from = _HEADER.unpack_from
 
 
 class Kind(IntEnum):
@@ -53,34 +59,31 @@ class Envelope(NamedTuple):
     payload: bytes
 
 
-def header(kind: int, corr: int) -> bytes:
-    return _HEADER.pack(VERSION, kind, corr)
+def encode(kind: int, corr: int, target: bytes = b"", payload: bytes = b"") -> bytes:
+    """One envelope as one frame. ``target`` is the UTF-8 worker name (<= 255 bytes)."""
+    if len(target) > 255:
+        raise ValueError(f"worker name of {len(target)} bytes is longer than 255")
+    return _pack(VERSION, kind, corr, len(target)) + target + payload
 
 
-def encode(kind: Kind, corr: int, target: str = "", payload: bytes = b"") -> list[bytes]:
-    return [_HEADER.pack(VERSION, kind, corr), target.encode(), payload]
-
-
-def decode(frames: list[bytes]) -> Envelope:
-    """Parse three frames into an Envelope or raise Malformed."""
-    if len(frames) != 3:
-        raise Malformed(f"expected 3 frames, got {len(frames)}")
-    head, target, payload = frames
-    if len(head) != HEADER_SIZE:
-        raise Malformed(f"header of {len(head)} bytes")
-    version, kind, corr = _HEADER.unpack(head)
+def decode(frame: bytes) -> Envelope:
+    """Parse one frame into an Envelope or raise Malformed."""
+    if len(frame) < HEADER_SIZE:
+        raise Malformed(f"frame of {len(frame)} bytes is shorter than a header")
+    version, kind, corr, tlen = _unpack_from(frame)
     if version != VERSION:
         raise Malformed(f"unknown version {version}")
     k = _KINDS.get(kind)
     if k is None:
         raise Malformed(f"unknown kind {kind}")
-    if len(target) > MAX_NAME:
-        raise Malformed("target name too long")
+    end = HEADER_SIZE + tlen
+    if len(frame) < end:
+        raise Malformed("truncated target")
     try:
-        name = target.decode()
+        target = frame[HEADER_SIZE:end].decode()
     except UnicodeDecodeError:
         raise Malformed("target is not UTF-8") from None
-    return Envelope(k, corr, name, payload)
+    return Envelope(k, corr, target, frame[end:])
 
 
 def error_payload(kind: str, worker: str, node: str, text: str) -> bytes:

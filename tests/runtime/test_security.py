@@ -58,9 +58,10 @@ def dealer(zone: LocalZone, key: KeyPair | None, server_key: str | None = None) 
     return sock
 
 
-def ask(sock: zmq.Socket, kind: int, target: str, payload: bytes, corr: int = 1) -> list[bytes] | None:
-    sock.send_multipart([_wire.header(kind, corr), target.encode(), payload])
-    return receive(sock)
+def ask(sock: zmq.Socket, kind: int, target: str, payload: bytes, corr: int = 1) -> _wire.Envelope | None:
+    sock.send(_wire.encode(kind, corr, target.encode(), payload))
+    reply = receive(sock)
+    return None if reply is None else _wire.decode(reply[0])
 
 
 def receive(sock: zmq.Socket, wait_ms: int = REPLY_WAIT_MS) -> list[bytes] | None:
@@ -78,7 +79,7 @@ def test_roster_member_is_answered(guarded):
     sock = dealer(guarded, _tester_key(guarded))
     reply = ask(sock, _wire.Kind.REQUEST, "echo", b"friend")
     sock.close()
-    assert reply is not None and reply[2] == b"friend" and reply[0][1] == _wire.Kind.REPLY
+    assert reply is not None and reply.payload == b"friend" and reply.kind == _wire.Kind.REPLY
     assert "echo got: friend" in guarded.log("target-pod")
 
 
@@ -120,20 +121,20 @@ def test_client_that_does_not_know_the_server_key_gets_nothing(guarded):
 
 def test_malformed_frames_do_not_crash_the_node(guarded):
     sock = dealer(guarded, _tester_key(guarded))
-    good_header = _wire.header(_wire.Kind.REQUEST, 7)
+    good = _wire.encode(_wire.Kind.REQUEST, 7, b"echo", b"x")
     bad = [
         [os.urandom(64)],
         [os.urandom(3), os.urandom(10), os.urandom(100)],
-        [good_header[:5], b"echo", b"truncated header"],
-        [good_header, b"echo"],
-        [good_header, b"echo", b"x", b"extra frame"],
-        [bytes([1, 99]) + bytes(8), b"echo", b"unknown kind"],
-        [bytes([9, 1]) + bytes(8), b"echo", b"unknown version"],
-        [good_header, b"\xff\xfe", b"bad utf-8 target"],
-        [good_header, b"echo", b"\xff\xfe bad utf-8 message"],
-        [_wire.header(_wire.Kind.REPLY, 1), b"", b"a reply sent to a server"],
-        [good_header, b"e" * 300, b"name too long"],
-        [],
+        [good[:5]],  # truncated header
+        [good[:12]],  # truncated target
+        [bytes([1, 99]) + bytes(8) + b"\x04echo" + b"unknown kind"],
+        [bytes([9, 1]) + bytes(8) + b"\x04echo" + b"unknown version"],
+        [_wire.encode(_wire.Kind.REQUEST, 7, b"\xff\xfe", b"bad utf-8 target")],
+        [_wire.encode(_wire.Kind.REQUEST, 7, b"echo", b"\xff\xfe bad utf-8 message")],
+        [_wire.encode(_wire.Kind.REPLY, 1, b"", b"a reply sent to a server")],
+        [_wire.encode(_wire.Kind.ERROR, 1, b"", b"{}")],
+        [b""],
+        [good[:11] + b"\xffecho"],  # target length beyond the frame
     ]
     rng = random.Random(1)
     for _ in range(200):
@@ -144,7 +145,7 @@ def test_malformed_frames_do_not_crash_the_node(guarded):
     assert receive(sock, 300) is None  # none of those gets an answer
     reply = ask(sock, _wire.Kind.REQUEST, "echo", b"still alive", corr=8)
     sock.close()
-    assert reply is not None and reply[2] == b"still alive"
+    assert reply is not None and reply.payload == b"still alive" and reply.corr == 8
     target = _target(guarded)
     assert target.process is not None and target.process.poll() is None
     out = guarded.log("target-pod")
@@ -181,6 +182,6 @@ def test_start_worker_payload_is_unpickled_only_after_authentication(guarded, tm
     sock = dealer(guarded, _tester_key(guarded))
     reply = ask(sock, _wire.Kind.START, "evil", pickle.dumps(_Marker(member_marker)))
     sock.close()
-    assert reply is not None and reply[0][1] == _wire.Kind.ERROR
-    assert b"handle_message" in reply[2]
+    assert reply is not None and reply.kind == _wire.Kind.ERROR
+    assert b"handle_message" in reply.payload
     assert member_marker.exists()
