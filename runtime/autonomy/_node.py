@@ -18,7 +18,6 @@ and a single ``call_at`` for the earliest one.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import json
 import logging
@@ -135,51 +134,60 @@ class Context:
 
 
 class _Deadlines:
-    """One timer for every pending timeout (a heap; stale entries are swept lazily)."""
+    """One timer for every pending timeout.
 
-    __slots__ = ("_loop", "_heap", "_seq", "_handle", "_when", "_compact_at")
+    Calls made with the same ``timeout`` expire in the order they were made, so each
+    distinct timeout value keeps a FIFO queue; finished calls are dropped from its head as
+    new ones arrive (a serial caller's queue stays one entry long). A single ``call_at``
+    is armed for the earliest head; nothing is armed while no call waits.
+    """
+
+    __slots__ = ("_loop", "_queues", "_handle", "_when")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._heap: list[tuple[float, int, _Future[Any], str, str, float]] = []
-        self._seq = itertools.count()
+        self._queues: dict[float, deque[tuple[float, _Future[Any], str, str]]] = {}
         self._handle: asyncio.TimerHandle | None = None
         self._when = 0.0
-        self._compact_at = 4096
 
     def add(self, timeout: float, fut: _Future[Any], worker: str, node: str) -> None:
         """Fail ``fut`` with MessageTimeout(worker, node) unless done within ``timeout`` s."""
         deadline = self._loop.time() + timeout
-        heap = self._heap
-        heapq.heappush(heap, (deadline, next(self._seq), fut, worker, node, timeout))
+        q = self._queues.get(timeout)
+        if q is None:
+            q = self._queues[timeout] = deque()
+        else:
+            while q and q[0][1].done():
+                q.popleft()
+        q.append((deadline, fut, worker, node))
         if self._handle is None or deadline < self._when:
             if self._handle is not None:
                 self._handle.cancel()
             self._when = deadline
             self._handle = self._loop.call_at(deadline, self._sweep)
-        elif len(heap) > self._compact_at:
-            live = [e for e in heap if not e[2].done()]
-            heapq.heapify(live)
-            self._heap = live
-            self._compact_at = max(4096, 2 * len(live))
 
     def _sweep(self) -> None:
         self._handle = None
         now = self._loop.time()
-        heap = self._heap
-        while heap and (heap[0][0] <= now or heap[0][2].done()):
-            _, _, fut, worker, node, timeout = heapq.heappop(heap)
-            if not fut.done():
-                fut.set_exception(MessageTimeout(worker, node, timeout))
-        if heap:
-            self._when = heap[0][0]
-            self._handle = self._loop.call_at(self._when, self._sweep)
+        earliest = None
+        for timeout, q in list(self._queues.items()):
+            while q and (q[0][0] <= now or q[0][1].done()):
+                _, fut, worker, node = q.popleft()
+                if not fut.done():
+                    fut.set_exception(MessageTimeout(worker, node, timeout))
+            if not q:
+                del self._queues[timeout]
+            elif earliest is None or q[0][0] < earliest:
+                earliest = q[0][0]
+        if earliest is not None:
+            self._when = earliest
+            self._handle = self._loop.call_at(earliest, self._sweep)
 
     def cancel(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        self._heap.clear()
+        self._queues.clear()
 
 
 # --------------------------------------------------------------------------- pickling

@@ -1,0 +1,237 @@
+"""Render a :class:`~autonomy_cli.plan.ZonePlan` as a Docker Compose file (a plain dict).
+
+Third stage of the pipeline (DESIGN.md §2, §4). :func:`render` is a pure function of the
+plan, golden-tested in ``tests/unit/test_compose_golden.py``; :func:`dump` turns the dict
+into stable YAML text. The output is valid for docker-compose 1.29 (Compose Specification
+without a ``version`` key) and for Compose v2.
+
+The mapping, for a zone ``hello`` with pod ``main-pod`` (container ``main``)::
+
+    networks:
+      zone:                      # the zone's own bridge network, named autonomy-hello
+    services:
+      main-pod:                  # infra: owns the pod's network namespace (the "pause" container)
+        hostname: main-pod       # other pods reach this pod by its instance name
+        image: ghcr.io/build-trust/autonomy-python   (never pulled: built locally)
+        ports: ["127.0.0.1:32100:8000"]              (public pod / portal outlets only)
+      main-pod--main:            # one service per container: <instance>--<container>
+        network_mode: service:main-pod               # shares localhost with its pod
+        image: autonomy-hello-main  (+ build: images/main, on the first service using it)
+        environment: CLUSTER, ZONE, NODE, AUTONOMY_ROSTER, AUTONOMY_KEY, AUTONOMY_HTTP_PORT, user env
+        env_file: <state>/secrets/main-pod--main.env # secret values only ever live there
+        volumes: roster.json and this node's key file, read-only
+
+Every service, and the network, carries ``computer.autonomy.*`` labels (:data:`LABEL`):
+Docker itself is the record of what is deployed. ``cpus``/``mem_limit`` come from the
+pod's size (already clamped by the planner); published ports bind to 127.0.0.1 only.
+Every ``$`` coming from user text is doubled, so Compose never interpolates it.
+
+A pod lives and dies as one unit (compose#8918)
+-----------------------------------------------
+A container joined with ``network_mode: service:<infra>`` shares the infra container's
+network namespace *as it was when the container started*. If the infra container
+restarts (crash, ``docker restart``, daemon restart), it gets a fresh namespace and the
+pod's other containers are left with only a dead loopback: no error, no exit, just
+silence. Compose does not handle this. What this file provides:
+
+* every app container has ``restart: unless-stopped`` and a label
+  ``computer.autonomy.infra: <instance>`` naming the infra service it belongs to, and
+  every infra container has ``computer.autonomy.role: infra``;
+* after a daemon restart the app containers may start before their infra container;
+  they then fail to start and their restart policy retries until the infra is up.
+
+What the engine (and anything that watches a zone) must do:
+
+1. After ``up``, and whenever it sees a Docker ``start`` event for a container labelled
+   ``computer.autonomy.role=infra`` of a zone, restart (``docker restart``, not
+   recreate) every running container labelled ``computer.autonomy.zone=<zone>`` and
+   ``computer.autonomy.infra=<instance>`` whose ``State.StartedAt`` is earlier than the
+   infra container's. Restart keeps the container id, and the app rejoins the infra's
+   current namespace because the join is by container id.
+2. ``zone deploy`` on an already running zone does the same check once, so a pod broken
+   while nobody watched is healed by the next deploy.
+3. The runtime can heal its own containers without the engine: a node that sees its
+   namespace hold nothing but ``lo`` (``/sys/class/net``) while its roster says its pod
+   has an address should exit non-zero; ``restart: unless-stopped`` then starts it again
+   inside the infra's current namespace. Containers that are not nodes (an MCP server)
+   still need (1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .plan import HTTP_PORT, InstancePlan, NodePlan, ZonePlan
+
+__all__ = [
+    "BASE_IMAGE",
+    "INFRA_CPUS",
+    "INFRA_MEMORY",
+    "KEY_MOUNT",
+    "LABEL",
+    "NETWORK_KEY",
+    "ROSTER_MOUNT",
+    "dump",
+    "network_name",
+    "project_name",
+    "render",
+    "service_name",
+]
+
+BASE_IMAGE = "ghcr.io/build-trust/autonomy-python"
+ROSTER_MOUNT = "/run/autonomy/roster.json"
+KEY_MOUNT = "/run/autonomy/node.key"
+INFRA_CPUS = 0.05
+INFRA_MEMORY = 32 * 1024 * 1024
+NETWORK_KEY = "zone"
+LABEL = "computer.autonomy."
+_GRACE = "10s"
+_LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}}
+# pid 1 of the infra container: sleeps with no CPU and exits at once on SIGTERM/SIGINT
+# (a plain pid 1 ignores SIGTERM, which would cost the whole grace period on every stop).
+_INFRA_ENTRYPOINT = [
+    "python3",
+    "-c",
+    "import signal, sys; "
+    "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+    "signal.signal(signal.SIGINT, lambda *_: sys.exit(0)); "
+    "signal.pause()",
+]
+_HEADER = "# Rendered by `autonomy zone deploy` from autonomy.yaml. Do not edit: it is rewritten on every deploy.\n"
+
+
+def project_name(zone: str) -> str:
+    """The Compose project of a zone."""
+    return f"autonomy-{zone}"
+
+
+def network_name(zone: str) -> str:
+    """The Docker network of a zone (one per zone; zones cannot reach each other)."""
+    return f"autonomy-{zone}"
+
+
+def service_name(instance: str, container: str) -> str:
+    """``<instance>--<container>``: unambiguous, as names cannot contain ``--``."""
+    return f"{instance}--{container}"
+
+
+def _labels(plan: ZonePlan, inst: InstancePlan | None = None, node: NodePlan | None = None) -> dict[str, str]:
+    labels = {f"{LABEL}cluster": plan.cluster, f"{LABEL}zone": plan.zone}
+    if inst is not None:
+        labels.update(
+            {
+                f"{LABEL}pod": inst.pod,
+                f"{LABEL}instance": inst.name,
+                f"{LABEL}clone": str(inst.clone),
+                f"{LABEL}size": inst.size,
+            }
+        )
+        if node is None:
+            labels[f"{LABEL}role"] = "infra"
+        else:
+            labels.update(
+                {
+                    f"{LABEL}role": "app",
+                    f"{LABEL}container": node.container,
+                    f"{LABEL}node": node.name,
+                    f"{LABEL}infra": inst.name,
+                }
+            )
+    return labels
+
+
+def _common(cpus: float, memory: int) -> dict[str, Any]:
+    return {
+        "cpus": cpus,
+        "mem_limit": memory,
+        "restart": "unless-stopped",
+        "stop_grace_period": _GRACE,
+        "logging": {"driver": _LOGGING["driver"], "options": dict(_LOGGING["options"])},
+    }
+
+
+def _infra(plan: ZonePlan, inst: InstancePlan) -> dict[str, Any]:
+    service: dict[str, Any] = {
+        "image": BASE_IMAGE,
+        "pull_policy": "never",
+        "hostname": inst.name,
+        "entrypoint": list(_INFRA_ENTRYPOINT),
+        "networks": [NETWORK_KEY],
+    }
+    if inst.ports:
+        service["ports"] = [f"{p.host_ip}:{p.host_port}:{p.container_port}" for p in inst.ports]
+    service.update(_common(min(INFRA_CPUS, inst.cpus), INFRA_MEMORY))
+    service["labels"] = _labels(plan, inst)
+    return service
+
+
+def _app(plan: ZonePlan, inst: InstancePlan, node: NodePlan, *, build: bool) -> dict[str, Any]:
+    service: dict[str, Any] = {"image": node.image}
+    if build:
+        assert node.build_context is not None
+        service["build"] = {"context": str(node.build_context)}
+    elif node.build_context is not None:
+        service["pull_policy"] = "never"  # built by another service of this file
+    service["network_mode"] = f"service:{inst.name}"
+    service["depends_on"] = [inst.name]
+    if node.args:  # appended to the image's ENTRYPOINT; [] and none both keep its CMD
+        service["command"] = list(node.args)
+    environment = {
+        "CLUSTER": plan.cluster,
+        "ZONE": plan.zone,
+        "NODE": node.name,
+        "AUTONOMY_ROSTER": ROSTER_MOUNT,
+        "AUTONOMY_KEY": KEY_MOUNT,
+        "AUTONOMY_HTTP_PORT": str(HTTP_PORT),
+    }
+    environment.update(dict(node.env))
+    service["environment"] = environment
+    if node.secrets_file is not None:
+        service["env_file"] = [str(node.secrets_file)]
+    service["volumes"] = [
+        f"{plan.roster_file}:{ROSTER_MOUNT}:ro",
+        f"{node.key_file}:{KEY_MOUNT}:ro",
+    ]
+    service.update(_common(inst.cpus, inst.memory))
+    service["labels"] = _labels(plan, inst, node)
+    return service
+
+
+def _escape(value: Any) -> Any:
+    """Double every ``$`` in string values (not keys): Compose must not interpolate them."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {k: _escape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    return value
+
+
+def render(plan: ZonePlan) -> dict[str, Any]:
+    """The zone's Compose file as a plain dict (pure: same plan, same dict)."""
+    services: dict[str, Any] = {}
+    built: set[str] = set()
+    for inst in plan.instances:
+        services[inst.name] = _infra(plan, inst)
+        for node in inst.nodes:
+            build = node.build_context is not None and node.image not in built
+            if build:
+                built.add(node.image)
+            services[service_name(inst.name, node.container)] = _app(plan, inst, node, build=build)
+    networks = {
+        NETWORK_KEY: {
+            "name": network_name(plan.zone),
+            "driver": "bridge",
+            "labels": _labels(plan),
+        }
+    }
+    return _escape({"services": services, "networks": networks})
+
+
+def dump(compose: dict[str, Any]) -> str:
+    """Stable YAML text for a rendered Compose dict (keys in render order)."""
+    body = yaml.safe_dump(compose, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
+    return _HEADER + body
