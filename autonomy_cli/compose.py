@@ -50,11 +50,11 @@ What the engine (and anything that watches a zone) must do:
    current namespace because the join is by container id.
 2. ``zone deploy`` on an already running zone does the same check once, so a pod broken
    while nobody watched is healed by the next deploy.
-3. The runtime can heal its own containers without the engine: a node that sees its
-   namespace hold nothing but ``lo`` (``/sys/class/net``) while its roster says its pod
-   has an address should exit non-zero; ``restart: unless-stopped`` then starts it again
-   inside the infra's current namespace. Containers that are not nodes (an MCP server)
-   still need (1).
+3. The runtime heals its own containers without the engine (``AUTONOMY_POD_WATCHDOG=1``
+   in every app container): a node that sees its namespace hold nothing but ``lo``
+   (``/sys/class/net``) exits with code 3; ``restart: unless-stopped`` then starts it
+   again inside the infra's current namespace. Containers that are not nodes (an MCP
+   server) still need (1).
 """
 
 from __future__ import annotations
@@ -185,6 +185,7 @@ def _app(plan: ZonePlan, inst: InstancePlan, node: NodePlan, *, build: bool) -> 
         "AUTONOMY_ROSTER": ROSTER_MOUNT,
         "AUTONOMY_KEY": KEY_MOUNT,
         "AUTONOMY_HTTP_PORT": str(HTTP_PORT),
+        "AUTONOMY_POD_WATCHDOG": "1",
     }
     environment.update(dict(node.env))
     service["environment"] = environment

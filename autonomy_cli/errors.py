@@ -7,8 +7,15 @@ an exit code (``exit_code`` on each class)::
     CliError                      anything the user can fix; exit code 1
     ├── ManifestError             autonomy.yaml / secrets.yaml is wrong; exit code 2
     │                             (every Problem at once, one line each)
-    └── PlanError                 the manifest is valid but cannot be deployed as is
-                                  (e.g. a secret value an env file cannot carry)
+    ├── PlanError                 the manifest is valid but cannot be deployed as is
+    │                             (e.g. a secret value an env file cannot carry)
+    ├── UsageError                a command was given something it cannot use; exit code 2
+    ├── ClusterError              the cluster identity is missing or unreadable
+    ├── ImageError                the base image cannot be built (autonomy_cli.image)
+    └── EngineError               Docker is unreachable or refused something
+        ├── PreflightError        a port is taken or the host is too small; nothing started
+        ├── BuildError            an image of the project did not build (its last lines)
+        └── DeployFailed          a container died while the zone started (its last logs)
 
 A :class:`Problem` is one mistake at one place::
 
@@ -24,7 +31,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-__all__ = ["CliError", "ManifestError", "PlanError", "Problem"]
+__all__ = [
+    "BuildError",
+    "CliError",
+    "ClusterError",
+    "DeployFailed",
+    "EngineError",
+    "ManifestError",
+    "PlanError",
+    "PreflightError",
+    "Problem",
+    "UsageError",
+]
 
 
 class CliError(Exception):
@@ -65,3 +83,52 @@ class ManifestError(CliError):
 
 class PlanError(CliError):
     """The manifest is valid but the zone cannot be planned or its files written."""
+
+
+class UsageError(CliError):
+    """A command was given something it cannot use (a zone name, a folder)."""
+
+    exit_code = 2
+
+
+class ClusterError(CliError):
+    """The cluster identity under AUTONOMY_HOME is missing or unreadable."""
+
+
+class EngineError(CliError):
+    """Docker is not reachable, or refused what we asked of it."""
+
+
+class PreflightError(EngineError):
+    """The zone cannot start here (a port is held, the host is too small); nothing started."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class BuildError(EngineError):
+    """An image of the project did not build."""
+
+    def __init__(self, image: str, context: str, lines: Iterable[str]) -> None:
+        self.image = image
+        self.context = context
+        self.lines = tuple(lines)
+        tail = "\n".join(f"  | {line}" for line in self.lines[-15:])
+        super().__init__(f"image {image} (from {context}) did not build:\n{tail}")
+
+
+class DeployFailed(EngineError):
+    """A container of the zone stopped while the zone was starting."""
+
+    def __init__(self, container: str, state: str, logs: Iterable[str]) -> None:
+        self.container = container
+        self.state = state
+        self.logs = tuple(logs)
+        tail = "\n".join(f"  | {line}" for line in self.logs[-20:]) or "  | (no output)"
+        super().__init__(
+            f"container {container} {state} while the zone was starting; its last log lines:\n{tail}\n"
+            f"The zone is left as it is for you to look at; `autonomy zone delete` removes it."
+        )

@@ -167,6 +167,15 @@ class ZonePlan:
         return self.state_dir / "secrets"
 
     @property
+    def probe_name(self) -> str:
+        """The identity ``zone deploy`` pings the nodes with (roster role ``probe``)."""
+        return f"{self.cluster}-{self.zone}-probe"
+
+    @property
+    def probe_key_file(self) -> Path:
+        return self.keys_dir / "probe.key"
+
+    @property
     def compose_file(self) -> Path:
         """Where the engine writes the rendered Compose file."""
         return self.state_dir / "compose.yaml"
@@ -333,17 +342,21 @@ def _write_private(path: Path, text: str) -> None:
 
 def _key_for(node: NodePlan) -> KeyPair:
     """The node's key pair: reused from its key file when that is readable and its own."""
-    if node.key_file.exists():
+    return _key_for_file(node.key_file, node.name)
+
+
+def _key_for_file(path: Path, name: str) -> KeyPair:
+    if path.exists():
         try:
-            name, pair = load_keypair(node.key_file)
+            found, pair = load_keypair(path)
         except ConfigurationError:
             pass  # unreadable or damaged: make a new one below
         else:
-            if name == node.name:
-                os.chmod(node.key_file, _MODE_PRIVATE_FILE)
+            if found == name:
+                os.chmod(path, _MODE_PRIVATE_FILE)
                 return pair
     pair = generate_keypair()
-    pair.write(node.key_file, node.name)
+    pair.write(path, name)
     return pair
 
 
@@ -362,7 +375,8 @@ def materialize(plan: ZonePlan) -> Roster:
     """Write the zone's private files under ``plan.state_dir``; return the roster written.
 
     * ``keys/<node>.key`` (0600): each node's key pair, reused when already there;
-    * ``roster.json`` (0644): every node's name, pod, endpoint and public key;
+    * ``roster.json`` (0644): every node's name, pod, endpoint and public key, plus the
+      zone's probe identity (``keys/probe.key``, role ``probe``) that deploy pings with;
     * ``secrets/<instance>--<container>.env`` (0600): the secret variables of that
       container only, for containers that have some.
 
@@ -385,6 +399,19 @@ def materialize(plan: ZonePlan) -> Roster:
                 public_key=pair.public_key,
             )
         )
+    probe = _key_for_file(plan.probe_key_file, plan.probe_name)
+    entries.append(
+        NodeEntry(
+            name=plan.probe_name,
+            pod="",
+            instance="",
+            clone=0,
+            container="",
+            endpoint="tcp://probe:0",
+            public_key=probe.public_key,
+            role="probe",
+        )
+    )
     try:
         roster = Roster.build(plan.cluster, plan.zone, entries)
     except ConfigurationError as e:
@@ -396,7 +423,7 @@ def materialize(plan: ZonePlan) -> Roster:
         if node.secrets_file is not None:
             _write_private(node.secrets_file, env_file_text(node.secret_env))
             wanted_env.add(node.secrets_file)
-    wanted_keys = {n.key_file for n in plan.nodes()}
+    wanted_keys = {n.key_file for n in plan.nodes()} | {plan.probe_key_file}
     for stale in plan.keys_dir.glob("*.key"):
         if stale not in wanted_keys:
             stale.unlink()

@@ -54,8 +54,9 @@ class Channel:
         router: bool = False,
         label: str = "",
     ) -> None:
-        """``on_message(first, frames)``: ``first`` is the routing-id Frame on a ROUTER
-        (``None`` on a DEALER), ``frames`` the envelope frames as bytes."""
+        """``on_message(first, frames)``: on a ROUTER ``first`` is ``(routing id, first
+        envelope Frame)`` (or the bare routing id if the message had no other frame), on a
+        DEALER ``None``; ``frames`` are the envelope frames as bytes."""
         self.sock = sock
         self._loop = loop
         self._on_message = on_message
@@ -90,12 +91,20 @@ class Channel:
                 events = sock.EVENTS
             if not events & _POLLIN:
                 return
-            first = recv(_NOBLOCK, copy=False) if router else None
             if router:
+                # The routing id, then the first envelope as a Frame: ZAP's User-Id is
+                # read from a frame of the peer's message (libzmq 4.3.4 does not put
+                # metadata on the routing-id frame the ROUTER makes up).
+                first = recv(_NOBLOCK)
                 frames = []
-                while sock.rcvmore:
-                    frames.append(recv(_NOBLOCK))
+                if sock.rcvmore:
+                    meta = recv(_NOBLOCK, copy=False)
+                    first = (first, meta)
+                    frames.append(meta.bytes)
+                    while sock.rcvmore:
+                        frames.append(recv(_NOBLOCK))
             else:
+                first = None
                 frames = [recv(_NOBLOCK)]
                 while sock.rcvmore:
                     frames.append(recv(_NOBLOCK))

@@ -54,7 +54,7 @@ from .roster import NodeEntry, Roster, generate_keypair, load_keypair
 __all__ = ["Node", "RemoteNode", "Context", "Zone"]
 
 log = logging.getLogger("autonomy.node")
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _CONTROL_TIMEOUT = 30.0
 _Future = asyncio.Future
 _current: "Node | None" = None
@@ -67,7 +67,7 @@ def _check_message(message: object, what: str = "message") -> str:
 
 
 def _check_name(name: object) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(f"worker name must match [A-Za-z0-9_-]+ (1..255 characters), got {name!r}")
     return name
 
@@ -325,6 +325,7 @@ class Node:
         self._public = ""
         self._secret = ""
         self.name = settings.node
+        self._exit_code = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -342,13 +343,15 @@ class Node:
             raise SystemExit(2) from None
         _configure_logging(settings.log_level)
         try:
-            asyncio.run(_serve(settings, main))
+            code = asyncio.run(_serve(settings, main))
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while exiting
         except ConfigurationError as e:
             log.error("%s", e)
             raise SystemExit(2) from None
         except KeyboardInterrupt:
-            pass
+            return
+        if code:
+            raise SystemExit(code)
 
     async def _open(self) -> None:
         s = self._settings
@@ -371,6 +374,9 @@ class Node:
             self._self_entry = entry
             self._roster_names = frozenset(n.name for n in self.roster.nodes)
             self._ctx = zmq.Context()
+            if entry.role == "probe":
+                log.debug("probe %s: client only", self.name)
+                return
             self._policy = RosterPolicy(self.roster, zone=self.roster.zone)
             self._zap = ZapHandler(self._ctx, self._policy, self._loop)  # bound before any CURVE server
             sock = self._ctx.socket(zmq.ROUTER)
@@ -562,10 +568,11 @@ class Node:
     def _lookup(self, name: str) -> NodeEntry | None:
         if self.roster is None:
             return None
-        for e in self.roster.nodes:
+        nodes = [e for e in self.roster.nodes if e.role == "node"]
+        for e in nodes:
             if name == e.name or name == f"{e.instance}-{e.container}":
                 return e
-        matches = [e for e in self.roster.nodes if e.instance == name or e.container == name]
+        matches = [e for e in nodes if e.instance == name or e.container == name]
         return matches[0] if len(matches) == 1 else None
 
     def _peer(self, name: str) -> _Peer:
@@ -669,19 +676,19 @@ class Node:
         if n <= 10 or n % 1000 == 0:
             log.warning("dropped malformed message from %s: %s (%d so far)", sender, e, n)
 
-    def _on_router(self, rid_frame: Any, frames: list[bytes]) -> None:
+    def _on_router(self, first: Any, frames: list[bytes]) -> None:
+        if not frames:
+            self.stats["malformed"] += 1
+            return  # a routing id alone: nothing to read, nobody to name
+        rid, meta = first
         try:
-            sender = rid_frame.get("User-Id")
+            sender = meta.get("User-Id")
         except zmq.ZMQError:
             sender = ""
         if not sender or sender not in self._roster_names:
             # ZAP admits only roster keys; this cannot happen unless ZAP is bypassed.
-            log.error("refused a message from an unauthenticated connection")
+            log.error("refused a message from an unauthenticated connection (user id %r)", sender)
             return
-        if not frames:
-            self._malformed(sender, _wire.Malformed("a message with no envelope"))
-            return
-        rid = rid_frame.bytes
         self.last_message_at = time.time()
         for frame in frames:
             self._on_envelope(sender, rid, frame)
@@ -784,7 +791,7 @@ class Zone:
         """
         if node.roster is None:
             return [node] if filter is None or filter in node.name else []
-        candidates = [e for e in node.roster.nodes if filter is None or filter in e.pod]
+        candidates = [e for e in node.roster.nodes if e.role == "node" and (filter is None or filter in e.pod)]
         s = node._settings
         grace_left = node._started_at + s.discovery_grace - node._loop.time()
         timeout = max(s.ping_timeout, grace_left)
@@ -815,7 +822,21 @@ def _exit_now(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-async def _serve(settings: Settings, main: Callable[[Node], Awaitable[Any]] | None) -> None:
+async def _pod_watchdog(node: Node, interval: float = 2.0) -> None:
+    """Stop the node (exit code 3) if the pod's network namespace is gone (compose#8918)."""
+    net = "/sys/class/net"
+    if not os.path.isdir(net) or set(os.listdir(net)) <= {"lo"}:
+        return  # nothing to watch: no network to lose
+    while True:
+        await asyncio.sleep(interval)
+        if set(os.listdir(net)) <= {"lo"}:
+            log.error("the pod's network is gone (its infra container restarted); exiting so the container restarts into the pod")
+            node._exit_code = 3
+            node._stopping.set()
+            return
+
+
+async def _serve(settings: Settings, main: Callable[[Node], Awaitable[Any]] | None) -> int:
     global _current
     node = Node(settings)
     _current = node
@@ -827,6 +848,8 @@ async def _serve(settings: Settings, main: Callable[[Node], Awaitable[Any]] | No
             pass
     try:
         await node._open()
+        if settings.pod_watchdog:
+            node._spawn(_pod_watchdog(node))
         if main is not None:
             node._spawn(_run_main(node, main))
         await node._stopping.wait()
@@ -839,6 +862,7 @@ async def _serve(settings: Settings, main: Callable[[Node], Awaitable[Any]] | No
     finally:
         await node._close()
         _current = None
+    return node._exit_code
 
 
 async def _run_main(node: Node, main: Callable[[Node], Awaitable[Any]]) -> None:

@@ -19,6 +19,11 @@ variable                   default                         meaning
                                                            still starting
 ``AUTONOMY_PING_TIMEOUT``  ``1.0``                         liveness ping timeout, seconds
 ``AUTONOMY_HWM``           ``100000``                      ZeroMQ send/receive high-water mark
+``AUTONOMY_POD_WATCHDOG``  ``0``                           ``1``: exit (code 3) when the pod's
+                                                           network namespace loses every
+                                                           interface but ``lo``, so Docker
+                                                           restarts the container into its
+                                                           pod's new namespace (compose#8918)
 =========================  ==============================  ===================================
 
 When neither the roster file nor ``AUTONOMY_ROSTER`` exists the node runs *standalone*:
@@ -62,8 +67,8 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigurationError(name, f"expected a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ConfigurationError(name, f"expected >= 0, got {value}")
+    if not value >= 0:  # also refuses NaN
+        raise ConfigurationError(name, f"expected a number >= 0, got {raw!r}")
     return value
 
 
@@ -83,6 +88,7 @@ class Settings:
     discovery_grace: float
     ping_timeout: float
     hwm: int
+    pod_watchdog: bool = False
 
     @property
     def standalone(self) -> bool:
@@ -114,4 +120,5 @@ class Settings:
             discovery_grace=_float(env, "AUTONOMY_DISCOVERY_GRACE", 20.0),
             ping_timeout=_float(env, "AUTONOMY_PING_TIMEOUT", 1.0),
             hwm=_int(env, "AUTONOMY_HWM", 100_000, 1, 10_000_000),
+            pod_watchdog=_int(env, "AUTONOMY_POD_WATCHDOG", 0, 0, 1) == 1,
         )

@@ -93,7 +93,7 @@ def error_payload(kind: str, worker: str, node: str, text: str) -> bytes:
 def parse_error(payload: bytes) -> dict[str, Any]:
     try:
         data = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise Malformed("error payload is not JSON") from None
     if not isinstance(data, dict):
         raise Malformed("error payload is not an object")

@@ -31,6 +31,8 @@ Roster (``roster.json``)::
 * ``endpoint`` is where the node's ROUTER socket listens; the node binds the port of its
   own entry on every interface of its pod.
 * ``public_key`` is the Z85 text of the node's Curve25519 public key.
+* ``role`` (optional, default ``"node"``): ``"probe"`` marks an identity the deploying
+  tool uses to check that every node answers; it may connect, it is never discovered.
 
 Key file (one per node, mode 0600)::
 
@@ -44,6 +46,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -64,7 +67,7 @@ __all__ = [
 ]
 
 ROSTER_VERSION = 1
-_Z85_KEY = re.compile(r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
+_Z85_KEY = re.compile(r"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}")
 
 
 def node_name(cluster: str, zone: str, instance: str, container: str) -> str:
@@ -102,8 +105,12 @@ def generate_keypair() -> KeyPair:
 
 
 def _check_key(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _Z85_KEY.match(value):
+    if not isinstance(value, str) or not _Z85_KEY.fullmatch(value):
         raise ConfigurationError(where, "expected a Curve25519 key as 40 characters of Z85")
+    try:
+        z85.decode(value)
+    except (ValueError, struct.error):
+        raise ConfigurationError(where, "not a valid Z85 key (a group is out of range)") from None
     return value
 
 
@@ -137,6 +144,7 @@ class NodeEntry:
     container: str
     endpoint: str
     public_key: str
+    role: str = "node"  # "probe": a tool's identity (may connect, is never discovered)
 
     @property
     def port(self) -> int:
@@ -200,22 +208,37 @@ class Roster:
             at = f"{where}: nodes[{i}]"
             if not isinstance(raw, dict):
                 raise ConfigurationError(at, "expected an object")
+            clone = raw.get("clone", 0)
+            if type(clone) is not int or clone < 0:
+                raise ConfigurationError(f"{at}.clone", f"expected a whole number >= 0, got {clone!r}")
             try:
                 entry = NodeEntry(
                     name=str(raw["name"]),
                     pod=str(raw["pod"]),
                     instance=str(raw.get("instance", raw["pod"])),
-                    clone=int(raw.get("clone", 0)),
+                    clone=clone,
                     container=str(raw["container"]),
                     endpoint=str(raw["endpoint"]),
                     public_key=_check_key(raw["public_key"], f"{at}.public_key"),
+                    role=str(raw.get("role", "node")),
                 )
             except KeyError as e:
                 raise ConfigurationError(f"{at}.{e.args[0]}", "missing") from None
-            if not entry.endpoint.startswith("tcp://") or not entry.endpoint.rsplit(":", 1)[-1].isdigit():
-                raise ConfigurationError(f"{at}.endpoint", "expected tcp://<host>:<port>")
+            if entry.role not in ("node", "probe"):
+                raise ConfigurationError(f"{at}.role", f"expected 'node' or 'probe', got {entry.role!r}")
+            port = entry.endpoint.rsplit(":", 1)[-1]
+            if (
+                not entry.endpoint.startswith("tcp://")
+                or not re.fullmatch(r"[0-9]{1,5}", port)
+                or not (0 <= int(port) <= 65535)
+                or (entry.role == "node" and int(port) == 0)
+            ):
+                raise ConfigurationError(f"{at}.endpoint", "expected tcp://<host>:<port> with a port of 1..65535")
             nodes.append(entry)
-        return cls(cluster=str(data.get("cluster", "")), zone=str(data.get("zone", "")), nodes=tuple(nodes))
+        try:
+            return cls(cluster=str(data.get("cluster", "")), zone=str(data.get("zone", "")), nodes=tuple(nodes))
+        except ConfigurationError as e:
+            raise ConfigurationError(f"{where}: nodes", e.problem) from None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Roster":

@@ -104,7 +104,11 @@ def test_materialize_writes_roster_and_private_keys(tmp_path: Path) -> None:
     loaded = Roster.load(p.roster_file)
     assert loaded == roster
     assert (loaded.cluster, loaded.zone) == (CLUSTER, "distribute")
-    assert [n.name for n in loaded.nodes] == [n.name for n in p.nodes()]
+    assert [n.name for n in loaded.nodes if n.role == "node"] == [n.name for n in p.nodes()]
+    probes = [n for n in loaded.nodes if n.role == "probe"]
+    assert [n.name for n in probes] == [p.probe_name]
+    assert load_keypair(p.probe_key_file)[1].public_key == probes[0].public_key
+    assert _mode(p.probe_key_file) == 0o600
     entry = loaded.by_name(f"{CLUSTER}-distribute-runner-pod-2-runner")
     assert entry is not None
     assert (entry.pod, entry.instance, entry.clone, entry.container, entry.endpoint) == (
@@ -139,7 +143,7 @@ def test_keys_are_stable_across_deploys(tmp_path: Path) -> None:
 
 def test_stale_files_are_removed(tmp_path: Path) -> None:
     materialize(_plan("distribute", tmp_path))
-    assert len(list((tmp_path / "keys").glob("*.key"))) == 6
+    assert len(list((tmp_path / "keys").glob("*.key"))) == 6 + 1  # + the probe's
     small = plan(
         load(FIXTURES / "hello").model_copy(update={"name": "distribute"}),
         CLUSTER,
@@ -148,7 +152,7 @@ def test_stale_files_are_removed(tmp_path: Path) -> None:
         host_cpus=2,
     )
     materialize(small)
-    assert [p.name for p in (tmp_path / "keys").glob("*.key")] == [f"{CLUSTER}-distribute-main-pod-main.key"]
+    assert sorted(p.name for p in (tmp_path / "keys").glob("*.key")) == [f"{CLUSTER}-distribute-main-pod-main.key", "probe.key"]
 
 
 def test_secret_env_files(tmp_path: Path) -> None:
@@ -197,5 +201,5 @@ def test_secret_free_containers_get_no_env_file(tmp_path: Path) -> None:
     materialize(p)
     assert sorted(x.name for x in (tmp_path / "state" / "secrets").iterdir()) == ["p--a.env"]
     roster = json.loads((tmp_path / "state" / "roster.json").read_text())
-    assert [n["endpoint"] for n in roster["nodes"]] == ["tcp://p:5555", "tcp://p:5556"]
+    assert [n["endpoint"] for n in roster["nodes"] if n["role"] == "node"] == ["tcp://p:5555", "tcp://p:5556"]
     assert REGULAR.cpus == p.instances[0].cpus

@@ -1,0 +1,281 @@
+"""The ``autonomy`` command. The only module of the CLI that prints or exits.
+
+    autonomy cluster enroll [--no-input]     make this machine's cluster identity
+    autonomy cluster show [--json]
+    autonomy zone deploy [--dir DIR]         build, start, wait for every node, show URLs
+    autonomy zone list [--json]
+    autonomy zone delete [NAME] [--dir DIR]  remove every container, network, volume, key
+    autonomy zone render [--dir DIR]         print the Compose file deploy would apply
+
+Every library error is a :class:`~autonomy_cli.errors.CliError`; it is printed without a
+traceback and its ``exit_code`` becomes the process's (2 for bad input).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import cluster as cluster_mod
+from . import compose as compose_mod
+from .errors import CliError, UsageError
+from .manifest import load as load_manifest
+from .plan import ZonePlan, materialize, plan as make_plan
+from .settings import CliSettings
+
+app = typer.Typer(help="Run Autonomy zones on this machine with Docker Compose.", no_args_is_help=True, add_completion=False)
+cluster_app = typer.Typer(help="This machine's cluster identity.", no_args_is_help=True)
+zone_app = typer.Typer(help="Deploy, list and delete zones.", no_args_is_help=True)
+app.add_typer(cluster_app, name="cluster")
+app.add_typer(zone_app, name="zone")
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+PLACEHOLDER_CLUSTER = "0" * 32
+
+
+def _handled(fn: F) -> F:
+    """Turn library errors into a message and an exit code; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CliError as e:
+            err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> CliSettings:
+    return CliSettings.from_env()
+
+
+def _project_dir(dir: Optional[Path]) -> Path:
+    d = (dir or Path.cwd()).resolve()
+    if not d.is_dir():
+        raise UsageError(f"{d}: not a folder")
+    return d
+
+
+def _host_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+@cluster_app.command("enroll")
+@_handled
+def cluster_enroll(no_input: bool = typer.Option(False, "--no-input", help="Do not ask anything.")) -> None:
+    """Make this machine's cluster identity (an Ed25519 key), once."""
+    s = _settings()
+    c, created = cluster_mod.enroll(s.home)
+    if created:
+        out.print(f"Enrolled cluster [bold]{c.id}[/] (identity in {s.home})")
+    else:
+        out.print(f"Already enrolled in cluster [bold]{c.id}[/] (identity in {s.home})")
+
+
+@cluster_app.command("show")
+@_handled
+def cluster_show(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show the cluster this machine is enrolled in."""
+    s = _settings()
+    c = cluster_mod.load(s.home)
+    if c is None:
+        raise CliError("this machine is not enrolled yet: run `autonomy cluster enroll`")
+    zones = sorted(p.name for p in s.zones_dir.iterdir()) if s.zones_dir.exists() else []
+    if as_json:
+        out.print_json(json.dumps({**c.to_dict(), "zones": zones}))
+        return
+    t = Table(show_header=False, box=None)
+    t.add_row("cluster", c.id)
+    t.add_row("public key", c.public_key)
+    t.add_row("created", c.created)
+    t.add_row("home", c.home)
+    t.add_row("zones", ", ".join(zones) or "(none)")
+    out.print(t)
+
+
+# --------------------------------------------------------------------------- zones
+
+
+def _plan(project: Path, s: CliSettings, cluster_id: str, public_port: int) -> ZonePlan:
+    manifest = load_manifest(project)
+    return make_plan(
+        manifest,
+        cluster_id,
+        project,
+        s.zone_dir(manifest.name),
+        host_cpus=float(os.cpu_count() or 1),
+        public_port=public_port,
+    )
+
+
+@zone_app.command("render")
+@_handled
+def zone_render(dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here).")) -> None:
+    """Print the Compose file that `zone deploy` would apply (writes nothing)."""
+    s = _settings()
+    project = _project_dir(dir)
+    c = cluster_mod.load(s.home)
+    p = _plan(project, s, c.id if c else PLACEHOLDER_CLUSTER, s.public_port)
+    if c is None:
+        err.print("note: not enrolled yet; node names use a placeholder cluster id")
+    for w in p.warnings:
+        err.print(f"[yellow]warning:[/] {w}")
+    sys.stdout.write(compose_mod.dump(compose_mod.render(p)))
+
+
+@zone_app.command("deploy")
+@_handled
+def zone_deploy(
+    dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
+    wait: Optional[float] = typer.Option(None, help="Seconds to wait for every node to answer."),
+) -> None:
+    """Build the zone's images, start it, wait until every node answers, show its URLs."""
+    from .engine import Engine, expects_node, pick_public_port
+    from .image import ensure_base_image
+
+    t0 = time.monotonic()
+    s = _settings()
+    project = _project_dir(dir)
+    manifest = load_manifest(project)  # bad input stops here, before Docker is touched
+    c, created = cluster_mod.enroll(s.home)
+    if created:
+        out.print(f"Enrolled cluster [bold]{c.id}[/] (identity in {s.home})")
+    engine = Engine()
+    client = engine.client
+    outlet_ports = [o.inlet_from for pod in manifest.pods for o in pod.outlets]
+    public_port = s.public_port
+    if manifest.public_pod is not None:
+        public_port = pick_public_port(s.public_port, manifest.name, client, avoid=outlet_ports)
+        if public_port != s.public_port:
+            out.print(f"port {s.public_port} is taken; the zone's HTTP endpoint uses {public_port}")
+    p = _plan(project, s, c.id, public_port)
+    for w in p.warnings:
+        err.print(f"[yellow]warning:[/] {w}")
+    for w in engine.preflight(p, _host_memory()):
+        err.print(f"[yellow]warning:[/] {w}")
+
+    with out.status("Base image ghcr.io/build-trust/autonomy-python ...") as status:
+        base = ensure_base_image(client, source=s.base_source, on_step=lambda m: status.update(m))
+    out.print(f"base image: {base.way}" + (f" ({base.source})" if base.way != "cached" else ""))
+
+    with out.status("Building images ...") as status:
+        engine.build(p, on_line=lambda tag, line: status.update(f"{tag}: {line[:100]}"))
+    out.print(f"built {len(p.builds)} image(s): {', '.join(b.tag for b in p.builds) or '-'}")
+
+    materialize(p)
+    with out.status(f"Starting zone {p.zone} ..."):
+        engine.up(p, compose_mod.dump(compose_mod.render(p)))
+        healed = engine.heal_pods(p.zone)
+        baseline = engine.restart_counts(p.zone)
+    if healed:
+        out.print(f"restarted {', '.join(healed)}: their pod's infra container had restarted")
+    nodes = [n.name for n in p.nodes() if expects_node(n)]
+    deadline = wait if wait is not None else s.deploy_wait
+    with out.status(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ...") as status:
+        check = engine.wait_ready(
+            p, nodes, deadline, baseline,
+            on_tick=lambda t: status.update(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ... {t:.0f} s"),
+        )
+    _print_zone(engine, p.zone, check.answered)
+    for silent in check.silent:
+        err.print(f"[yellow]warning:[/] node {silent} did not answer within {deadline:g} s (is Node.start called?)")
+    if p.public_port is not None:
+        out.print(f"HTTP: [bold]http://127.0.0.1:{p.public_port}[/]")
+    for inst in p.instances:
+        for port in inst.ports:
+            if port.purpose == "outlet":
+                out.print(f"portal: 127.0.0.1:{port.host_port} -> {inst.name}:{port.container_port}")
+    out.print(f"zone [bold]{p.zone}[/] deployed in {time.monotonic() - t0:.1f} s")
+
+
+def _print_zone(engine: Any, zone: str, answered: dict[str, dict[str, float]]) -> None:
+    t = Table(title=f"zone {zone}")
+    for col in ("pod", "clone", "container", "state", "node"):
+        t.add_column(col)
+    for st in engine.states(zone):
+        if st.role != "app":
+            continue
+        a = answered.get(st.node)
+        node = f"answered in {a['ms']:.1f} ms, {int(a['workers'])} worker(s)" if a else "-"
+        colour = "green" if st.state == "running" else "red"
+        t.add_row(st.pod, str(st.clone), st.container, f"[{colour}]{st.state}[/]", node)
+    out.print(t)
+
+
+@zone_app.command("list")
+@_handled
+def zone_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the zones running on this machine (read from Docker's labels)."""
+    from .engine import Engine
+
+    zones = Engine().list_zones()
+    if as_json:
+        sys.stdout.write(json.dumps([z.to_dict() for z in zones], indent=2) + "\n")
+        return
+    if not zones:
+        out.print("no zones")
+        return
+    t = Table()
+    for col in ("zone", "pods", "containers", "url"):
+        t.add_column(col)
+    for z in zones:
+        t.add_row(z.zone, str(z.instances), f"{z.running}/{z.containers} running", ", ".join(z.urls) or "-")
+    out.print(t)
+
+
+@zone_app.command("delete")
+@_handled
+def zone_delete(
+    name: Optional[str] = typer.Argument(None, help="Zone to delete (default: the one in autonomy.yaml)."),
+    dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
+    images: bool = typer.Option(False, "--images", help="Also remove the images built for the zone."),
+) -> None:
+    """Delete a zone: every container, network, volume and key. Idempotent."""
+    from .engine import Engine
+
+    s = _settings()
+    if name is None:
+        name = load_manifest(_project_dir(dir)).name
+    if not re.fullmatch(r"[a-z0-9]{1,10}", name):
+        raise UsageError(f"{name!r} is not a zone name (1..10 characters of a-z and 0-9)")
+    engine = Engine()
+    removed = engine.delete(name, s.zone_dir(name))
+    n_images = engine.remove_images(name) if images else 0
+    if not any(removed.values()) and not n_images:
+        out.print(f"zone {name}: nothing to delete")
+    else:
+        out.print(
+            f"zone {name} deleted: {removed['containers']} container(s), {removed['networks']} network(s), "
+            f"{removed['volumes']} volume(s)" + (f", {n_images} image(s)" if images else "")
+        )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

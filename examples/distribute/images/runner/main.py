@@ -1,0 +1,2 @@
+from autonomy import Node
+Node.start()  # Wait for work from main
