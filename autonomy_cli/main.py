@@ -62,8 +62,16 @@ def _handled(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+@functools.lru_cache(maxsize=1)
 def _settings() -> CliSettings:
+    """The settings, read once per run (every command reads them first)."""
     return CliSettings.from_env()
+
+
+@app.callback()
+@_handled
+def _main() -> None:
+    _settings()  # a bad setting is reported before any command does anything
 
 
 def _project_dir(dir: Optional[Path]) -> Path:

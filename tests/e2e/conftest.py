@@ -40,3 +40,51 @@ def docker_client():
         yield client
     finally:
         client.close()
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+ZONE_LABEL = "computer.autonomy.zone"
+
+
+@pytest.fixture(scope="session")
+def autonomy_home(tmp_path_factory):
+    """A fresh AUTONOMY_HOME for the whole e2e session (a cluster of its own)."""
+    return tmp_path_factory.mktemp("autonomy-home")
+
+
+@pytest.fixture(scope="session")
+def cold_engine(docker_client):
+    """With AUTONOMY_E2E_COLD=1 (CI), start from an engine without our images, so the
+    first deploy builds the base image offline from nothing."""
+    if os.environ.get("AUTONOMY_E2E_COLD") == "1":
+        for img in docker_client.images.list():
+            tags = " ".join(img.tags)
+            if "build-trust/autonomy-python" in tags or "autonomy-local/rootfs" in tags or img.labels.get(ZONE_LABEL):
+                docker_client.images.remove(img.id, force=True)
+    return docker_client
+
+
+@pytest.fixture(scope="session")
+def cli(autonomy_home, cold_engine):
+    """Run the ``autonomy`` command as a user would; returns the CompletedProcess."""
+    import subprocess
+    import sys
+
+    def run(*args: str, cwd=None, timeout: float = 600):
+        env = dict(os.environ, AUTONOMY_HOME=str(autonomy_home), COLUMNS="200", NO_COLOR="1")
+        return subprocess.run(
+            [sys.executable, "-m", "autonomy_cli.main", *args],
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        )
+
+    return run
+
+
+def leftovers(client, zone: str) -> list[str]:
+    """Every container, network or volume still labelled with the zone."""
+    f = {"label": f"{ZONE_LABEL}={zone}"}
+    return (
+        [f"container {c.name}" for c in client.containers.list(all=True, filters=f)]
+        + [f"network {n.name}" for n in client.networks.list(filters=f)]
+        + [f"volume {v.name}" for v in client.volumes.list(filters=f)]
+    )

@@ -1,0 +1,179 @@
+"""Deploy the examples on a real Docker engine, as a user would, and take them down.
+
+Each test deploys with the ``autonomy`` command, checks what the user would see (log
+lines, the HTTP endpoint, ``docker inspect``), and deletes the zone in ``finally``; a
+zone left behind fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, leftovers
+
+pytestmark = pytest.mark.e2e
+EXAMPLES = ROOT / "examples"
+PROJECTS = Path(__file__).resolve().parent / "projects"
+LABEL = "computer.autonomy."
+
+
+def container(client, zone: str, instance: str, name: str):
+    found = client.containers.list(
+        all=True, filters={"label": [f"{LABEL}zone={zone}", f"{LABEL}instance={instance}", f"{LABEL}container={name}"]}
+    )
+    assert len(found) == 1, f"{zone}/{instance}/{name}: {found}"
+    return found[0]
+
+
+def wait_log(client, zone: str, instance: str, name: str, text: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = container(client, zone, instance, name).logs().decode(errors="replace")
+        if text in logs:
+            return logs
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} not in the logs of {instance}/{name}:\n{logs[-3000:]}")
+        time.sleep(0.5)
+
+
+class Zone:
+    """Deploy a project folder; always delete it again, then insist nothing is left."""
+
+    def __init__(self, cli, client, project: Path, zone: str) -> None:
+        self.cli, self.client, self.project, self.zone = cli, client, project, zone
+
+    def __enter__(self) -> "Zone":
+        r = self.cli("zone", "deploy", "--dir", str(self.project))
+        self.deploy_output = r.stdout + r.stderr
+        if r.returncode != 0:
+            self.__exit__()
+            raise AssertionError(f"deploy of {self.project.name} failed ({r.returncode}):\n{self.deploy_output}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        r = self.cli("zone", "delete", self.zone, "--images")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert leftovers(self.client, self.zone) == []
+
+
+def test_hello_deploys_answers_on_32100_and_is_deleted(cli, cold_engine, autonomy_home):
+    client = cold_engine
+    with Zone(cli, client, EXAMPLES / "hello", "hello") as z:
+        assert "base image:" in z.deploy_output
+        assert "answered in" in z.deploy_output  # the node answered an encrypted ping
+        assert "HTTP: http://127.0.0.1:32100" in z.deploy_output
+        logs = wait_log(client, "hello", "main-pod", "main", "`main` received: hello")
+        assert "`echoer` received: hello" in logs
+        health = json.load(urllib.request.urlopen("http://127.0.0.1:32100/health", timeout=10))
+        assert health["status"] == "ok" and health["node"].endswith("-hello-main-pod-main")
+        assert json.load(urllib.request.urlopen("http://127.0.0.1:32100/workers", timeout=10))["workers"] == [
+            {"name": "echoer"}
+        ]
+        # nothing of the zone is published beyond 127.0.0.1
+        for c in client.containers.list(filters={"label": f"{LABEL}zone=hello"}):
+            for bindings in (c.attrs["HostConfig"].get("PortBindings") or {}).values():
+                for b in bindings or []:
+                    assert b["HostIp"] == "127.0.0.1", (c.name, bindings)
+        # a regular pod: 0.25 CPU and 256 MiB on its container
+        main = container(client, "hello", "main-pod", "main")
+        assert main.attrs["HostConfig"]["NanoCpus"] == 250_000_000
+        assert main.attrs["HostConfig"]["Memory"] == 256 * 2**20
+        listed = cli("zone", "list", "--json")
+        assert listed.returncode == 0
+        zones = {z["zone"]: z for z in json.loads(listed.stdout)}
+        assert zones["hello"]["urls"] == ["http://127.0.0.1:32100"]
+        assert zones["hello"]["running"] == 1
+        shown = cli("cluster", "show", "--json")
+        assert shown.returncode == 0 and len(json.loads(shown.stdout)["id"]) == 32
+    assert not (autonomy_home / "zones" / "hello").exists()  # keys are gone too
+    again = cli("zone", "delete", "hello")
+    assert again.returncode == 0 and "nothing to delete" in again.stdout
+
+
+def test_counter_example(cli, cold_engine):
+    with Zone(cli, cold_engine, EXAMPLES / "counter", "counter"):
+        logs = wait_log(cold_engine, "counter", "main-pod", "main", "Count: 2")
+        assert "LOG: Application started" in logs
+
+
+def test_multinode_example_and_redeploy_in_place(cli, cold_engine, tmp_path):
+    client = cold_engine
+    project = tmp_path / "multinode"
+    shutil.copytree(EXAMPLES / "multinode", project)
+    with Zone(cli, client, project, "multinode"):
+        logs = wait_log(client, "multinode", "client-pod", "client", "Client completed all messages", timeout=90)
+        assert "Received reply 4: Hello! You said: Goodbye!" in logs
+        assert "Greeter received: Goodbye!" in wait_log(client, "multinode", "runner-pod", "runner", "Greeter received")
+        runner_before = container(client, "multinode", "runner-pod", "runner").id
+        client_before = container(client, "multinode", "client-pod", "client").id
+
+        # change the runner's code: only its container is recreated
+        main = project / "images" / "runner" / "main.py"
+        main.write_text(main.read_text().replace('reply = f"Hello! You said: {message}"', 'reply = f"Hi again! You said: {message}"'))
+        r = cli("zone", "deploy", "--dir", str(project))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert container(client, "multinode", "runner-pod", "runner").id != runner_before
+        assert container(client, "multinode", "client-pod", "client").id == client_before
+
+        # remove the client pod from autonomy.yaml: its containers go away
+        manifest = project / "autonomy.yaml"
+        text = manifest.read_text()
+        manifest.write_text(text[: text.index("  - name: client-pod")])
+        r = cli("zone", "deploy", "--dir", str(project))
+        assert r.returncode == 0, r.stdout + r.stderr
+        instances = {c.labels.get(LABEL + "instance") for c in client.containers.list(all=True, filters={"label": f"{LABEL}zone=multinode"})}
+        assert instances == {"runner-pod"}
+
+
+def test_distribute_example_clones_and_clamped_big_size(cli, cold_engine):
+    client = cold_engine
+    with Zone(cli, client, EXAMPLES / "distribute", "distribute") as z:
+        assert z.deploy_output.count("answered in") == 6
+        logs = wait_log(client, "distribute", "main-pod", "main", "Processed 4 chunks across 5 runners", timeout=90)
+        assert "{'processed': 3, 'items': ['item10', 'item11', 'item12']}" in logs
+        runners = client.containers.list(filters={"label": [f"{LABEL}zone=distribute", f"{LABEL}pod=runner-pod", f"{LABEL}role=app"]})
+        assert len(runners) == 5
+        host_cpus = __import__("os").cpu_count()
+        expected = min(4, host_cpus) * 1_000_000_000
+        for c in runners:
+            assert c.attrs["HostConfig"]["NanoCpus"] == expected
+            assert c.attrs["HostConfig"]["Memory"] == 2 * 2**30
+            assert c.labels[LABEL + "size"] == "big"
+        if host_cpus < 4:
+            assert "clamped" in z.deploy_output or "host has" in z.deploy_output
+        # each clone is its own pod: own hostname
+        hostnames = {c.attrs["Config"]["Hostname"] for c in client.containers.list(filters={"label": [f"{LABEL}zone=distribute", f"{LABEL}role=infra"]})}
+        assert hostnames == {"main-pod", *{f"runner-pod-{i}" for i in range(5)}}
+
+
+def test_pod_containers_share_localhost_and_pods_do_not(cli, cold_engine):
+    client = cold_engine
+    with Zone(cli, client, PROJECTS / "pods", "pods"):
+        wait_log(client, "pods", "pair", "client", "SHARED OK: hello from the server")
+        wait_log(client, "pods", "other", "prober", "ISOLATED OK")
+
+
+def test_hand_started_container_with_its_own_key_delivers_nothing(cli, cold_engine, autonomy_home):
+    client = cold_engine
+    with Zone(cli, client, EXAMPLES / "hello", "hello"):
+        roster = autonomy_home / "zones" / "hello" / "roster.json"
+        intruder = (PROJECTS / "intruder.py").read_text()
+        out = client.containers.run(
+            "ghcr.io/build-trust/autonomy-python",
+            ["python3", "-c", intruder],
+            network="autonomy-hello",
+            volumes={str(roster): {"bind": "/roster.json", "mode": "ro"}},
+            labels={LABEL + "test": "1"},
+            remove=True,
+        ).decode()
+        assert "NO REPLY" in out, out
+        logs = wait_log(client, "hello", "main-pod", "main", "is not in the roster of zone 'hello'")
+        assert "deny connection from" in logs
+        assert logs.count("`echoer` received") == 1  # only the example's own message
