@@ -1,0 +1,71 @@
+"""The runtime suite again, inside the base image: Debian's Python, pyzmq, libzmq, PyNaCl
+and cloudpickle instead of the PyPI wheels the host tests use.
+
+One test suite, every backend: tests/runtime runs unchanged in a container of
+``ghcr.io/build-trust/autonomy-python``. pytest (pure Python) is copied in from the host;
+nothing compiled is, so every socket and key is Debian's.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+PURE = ("pytest", "pytest-timeout")
+
+
+def _pure_python_libs(dest: Path) -> None:
+    """Copy pytest and its pure-Python dependencies (not pyzmq & co.) into ``dest``."""
+    todo, seen = list(PURE), set()
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        dist = md.distribution(name)
+        for top in {f.parts[0] for f in dist.files or []}:
+            src, target = Path(dist.locate_file(top)), dest / top
+            if top == ".." or top.endswith(".data") or target.exists() or not src.exists():
+                continue
+            if src.is_dir():
+                shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
+            elif src.suffix == ".py":
+                shutil.copy2(src, target)
+        for req in dist.requires or []:
+            requirement, _, marker = req.partition(";")
+            if "extra" not in marker:
+                todo.append(re.match(r"[A-Za-z0-9_.\-]+", requirement.strip()).group(0))  # type: ignore[union-attr]
+
+def test_runtime_suite_passes_on_the_base_image(docker_client, tmp_path):
+    from autonomy_cli.image import BASE_IMAGE, ensure_base_image
+
+    ensure_base_image(docker_client)
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    _pure_python_libs(libs)
+    container = docker_client.containers.run(
+        BASE_IMAGE,
+        ["python3", "-m", "pytest", "tests/runtime", "-q", "-p", "no:cacheprovider", "-o", "addopts="],
+        working_dir="/src",
+        environment={"PYTHONPATH": "/libs", "PYTHONDONTWRITEBYTECODE": "1"},
+        volumes={str(ROOT): {"bind": "/src", "mode": "ro"}, str(libs): {"bind": "/libs", "mode": "ro"}},
+        labels={"computer.autonomy.test": "1"},
+        detach=True,
+        mem_limit="2g",
+    )
+    try:
+        result = container.wait(timeout=600)
+        out = container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
+    assert result["StatusCode"] == 0, out[-6000:]
+    assert re.search(r"\d+ passed", out), out[-2000:]
+    assert "failed" not in out.splitlines()[-1], out[-3000:]
