@@ -30,7 +30,10 @@ def _pure_python_libs(dest: Path) -> None:
         if key in seen:
             continue
         seen.add(key)
-        dist = md.distribution(name)
+        try:
+            dist = md.distribution(name)
+        except md.PackageNotFoundError:
+            continue  # a backport this Python does not need (tomli, exceptiongroup)
         for top in {f.parts[0] for f in dist.files or []}:
             src, target = Path(dist.locate_file(top)), dest / top
             if top == ".." or top.endswith(".data") or target.exists() or not src.exists():
