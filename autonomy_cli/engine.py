@@ -297,9 +297,27 @@ class Engine:
 
     # ------------------------------------------------------------------ zones
 
-    def up(self, plan: ZonePlan, compose_text: str) -> None:
+    def up(self, plan: ZonePlan, compose_text: str, on_network: Callable[[], None] | None = None) -> None:
+        """Apply the Compose file (``up -d --remove-orphans``). ``on_network`` is called
+        once, as soon as the zone's network exists, while the containers still start."""
         plan.compose_file.write_text(compose_text)
-        self._compose_run(plan.zone, plan.compose_file, "up", "-d", "--no-build", "--remove-orphans")
+        cmd = [*self.compose_command(), "-p", compose_mod.project_name(plan.zone), "-f", str(plan.compose_file)]
+        proc = subprocess.Popen(
+            [*cmd, "up", "-d", "--no-build", "--remove-orphans"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        network = compose_mod.network_name(plan.zone)
+        while on_network is not None and proc.poll() is None:
+            if self.client.networks.list(names=[network]):
+                on_network()
+                on_network = None
+            else:
+                time.sleep(0.05)
+        stdout, stderr = proc.communicate()
+        if proc.returncode != 0:
+            tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
+            raise EngineError(f"`{' '.join(self.compose_command())} up` failed:\n{tail}")
+        if on_network is not None:
+            on_network()
 
     def containers(self, zone: str, *, all: bool = True) -> list[Container]:
         try:
@@ -335,22 +353,9 @@ class Engine:
         except docker.errors.DockerException:
             return []
 
-    def wait_ready(
-        self,
-        plan: ZonePlan,
-        nodes: list[str],
-        timeout: float,
-        baseline: dict[str, int],
-        on_tick: Callable[[float], None] | None = None,
-    ) -> NodeCheck:
-        """Wait until every named node answers an encrypted ping from the zone's probe.
-
-        Fails at once (DeployFailed) when any container of the zone stops meanwhile.
-        """
-        self._check_alive(plan.zone, baseline)
-        if not nodes:
-            return NodeCheck()
-        probe = self.client.containers.run(
+    def start_probe(self, plan: ZonePlan, nodes: list[str], timeout: float) -> Container:
+        """Start the zone's probe: it pings every named node until all answer or ``timeout``."""
+        return self.client.containers.run(
             BASE_IMAGE,
             ["python3", "-m", "autonomy.probe", "--wait", str(timeout), "--names", ",".join(nodes)],
             detach=True,
@@ -370,18 +375,39 @@ class Engine:
             labels={LABEL + "cluster": plan.cluster, LABEL + "zone-probe": plan.zone},
             mem_limit="128m",
         )
-        start = time.monotonic()
+
+    def finish_probe(
+        self,
+        plan: ZonePlan,
+        probe: Container | None,
+        timeout: float,
+        baseline: dict[str, int],
+        on_tick: Callable[[float], None] | None = None,
+    ) -> NodeCheck:
+        """Wait for the probe's verdict: which nodes answered an encrypted ping.
+
+        Fails at once (DeployFailed) when any container of the zone stops meanwhile.
+        The probe container is removed in every case.
+        """
         try:
+            self._check_alive(plan.zone, baseline)
+            if probe is None:
+                return NodeCheck()
+            start = time.monotonic()
+            checked = start
             while True:
                 probe.reload()
                 if probe.status in ("exited", "dead"):
                     break
-                self._check_alive(plan.zone, baseline)
+                now = time.monotonic()
+                if now - checked > 0.5:
+                    self._check_alive(plan.zone, baseline)
+                    checked = now
                 if on_tick is not None:
-                    on_tick(time.monotonic() - start)
-                if time.monotonic() - start > timeout + 30:
+                    on_tick(now - start)
+                if now - start > timeout + 30:
                     raise EngineError("the readiness probe did not finish")
-                time.sleep(0.5)
+                time.sleep(0.05)
             out = probe.logs(stdout=True, stderr=False).decode(errors="replace").strip().splitlines()
             try:
                 data = json.loads(out[-1])
@@ -390,10 +416,11 @@ class Engine:
             self._check_alive(plan.zone, baseline)
             return NodeCheck(answered=data["answered"], silent=tuple(data["silent"]))
         finally:
-            try:
-                probe.remove(force=True)
-            except docker.errors.DockerException:
-                pass
+            if probe is not None:
+                try:
+                    probe.remove(force=True)
+                except docker.errors.DockerException:
+                    pass
 
     def restart_counts(self, zone: str) -> dict[str, int]:
         """Each container's restart count now (to tell new crashes from old ones)."""
@@ -467,6 +494,14 @@ class Engine:
         if state_dir.exists():
             shutil.rmtree(state_dir)
         return removed
+
+    def remove_probes(self, zone: str) -> None:
+        """Remove probe containers of the zone (left by an interrupted deploy)."""
+        try:
+            for c in self.client.containers.list(all=True, filters={"label": f"{LABEL}zone-probe={zone}"}):
+                c.remove(force=True)
+        except docker.errors.DockerException:
+            pass
 
     def remove_images(self, zone: str) -> int:
         """Remove the images built for a zone (the base image stays)."""

@@ -194,19 +194,31 @@ def zone_deploy(
     out.print(f"built {len(p.builds)} image(s): {', '.join(b.tag for b in p.builds) or '-'}")
 
     materialize(p)
-    with out.status(f"Starting zone {p.zone} ..."):
-        engine.up(p, compose_mod.dump(compose_mod.render(p)))
-        healed = engine.heal_pods(p.zone)
-        baseline = engine.restart_counts(p.zone)
-    if healed:
-        out.print(f"restarted {', '.join(healed)}: their pod's infra container had restarted")
     nodes = [n.name for n in p.nodes() if expects_node(n)]
     deadline = wait if wait is not None else s.deploy_wait
-    with out.status(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ...") as status:
-        check = engine.wait_ready(
-            p, nodes, deadline, baseline,
-            on_tick=lambda t: status.update(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ... {t:.0f} s"),
-        )
+    baseline = engine.restart_counts(p.zone)
+    probe: list[Any] = []
+    try:
+        with out.status(f"Starting zone {p.zone} ..."):
+            # the probe starts as soon as the network exists, while containers still start
+            engine.up(
+                p,
+                compose_mod.dump(compose_mod.render(p)),
+                on_network=(lambda: probe.append(engine.start_probe(p, nodes, deadline))) if nodes else None,
+            )
+            healed = engine.heal_pods(p.zone)
+        if healed:
+            out.print(f"restarted {', '.join(healed)}: their pod's infra container had restarted")
+        with out.status(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ...") as status:
+            check = engine.finish_probe(
+                p,
+                probe[0] if probe else None,
+                deadline,
+                baseline,
+                on_tick=lambda t: status.update(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ... {t:.0f} s"),
+            )
+    finally:
+        engine.remove_probes(p.zone)
     _print_zone(engine, p.zone, check.answered)
     for silent in check.silent:
         err.print(f"[yellow]warning:[/] node {silent} did not answer within {deadline:g} s (is Node.start called?)")

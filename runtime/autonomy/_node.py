@@ -590,7 +590,8 @@ class Node:
         sock.sndhwm = s.hwm
         sock.rcvhwm = s.hwm
         sock.linger = 200
-        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        sock.setsockopt(zmq.RECONNECT_IVL, 50)  # peers that are still starting are found fast
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 250)
         sock.setsockopt(zmq.HEARTBEAT_IVL, 5000)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 15000)
         sock.connect(entry.endpoint)

@@ -51,7 +51,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from nacl.public import PrivateKey
 from zmq.utils import z85
 
 from ._errors import ConfigurationError
@@ -97,6 +96,8 @@ class KeyPair:
 
 def generate_keypair() -> KeyPair:
     """Make a fresh Curve25519 key pair with PyNaCl."""
+    from nacl.public import PrivateKey  # only tools and standalone nodes make keys
+
     sk = PrivateKey.generate()
     return KeyPair(
         public_key=z85.encode(bytes(sk.public_key)).decode("ascii"),
