@@ -86,9 +86,8 @@ class Channel:
         router = self._router
         while True:
             events = sock.EVENTS
-            if self._outbox is not None and events & _POLLOUT:
-                self._flush_outbox()
-                events = sock.EVENTS
+            if self._outbox is not None and events & _POLLOUT and self._flush_outbox():
+                continue  # progress: look again (reading EVENTS may have eaten the edge)
             if not events & _POLLIN:
                 return
             if router:
@@ -130,9 +129,7 @@ class Channel:
             self._loop.call_soon(self.flush)
             if not batch:
                 self._send([frame] if rid is None else [rid, frame])
-                if not self._scheduled and self.sock.EVENTS & _POLLIN:
-                    self._scheduled = True
-                    self._loop.call_soon(self.drain)
+                self._recheck()
                 return
         batch.append(frame)
         self._batch_bytes += len(frame)
@@ -153,7 +150,15 @@ class Channel:
             for rid, frames in batches.items():
                 frames.insert(0, rid)
                 self._send(frames)
-        if not self._scheduled and self.sock.EVENTS & _POLLIN:
+        self._recheck()
+
+    def _recheck(self) -> None:
+        """After a send: reading EVENTS may have consumed the FD's edge, so act on what
+        it says (input to read, or room for the outbox) or nothing would wake us."""
+        if self._scheduled:
+            return
+        events = self.sock.EVENTS
+        if events & _POLLIN or (self._outbox is not None and events & _POLLOUT):
             self._scheduled = True
             self._loop.call_soon(self.drain)
 
@@ -174,19 +179,23 @@ class Channel:
         self.unroutable += n
         log.warning("%s: %d message(s) not delivered: %s (the peer has gone)", self.label, n, e.strerror)
 
-    def _flush_outbox(self) -> None:
+    def _flush_outbox(self) -> bool:
+        """Send what the outbox holds, in order, until ZeroMQ says full; True if any left."""
         outbox = self._outbox
         assert outbox is not None
         sock = self.sock
+        sent = False
         while outbox:
             try:
                 sock.send_multipart(outbox[0], _NOBLOCK)
             except zmq.Again:
-                return
+                return sent
             except zmq.ZMQError as e:
                 self._lost(outbox[0], e)
             outbox.popleft()
+            sent = True
         self._outbox = None
+        return sent
 
     @property
     def queued(self) -> int:

@@ -96,3 +96,15 @@ def test_bad_setting_is_a_clear_error_with_exit_2(tmp_path):
     r = _run("from autonomy import Node\nNode.start()\n", {"AUTONOMY_HTTP_PORT": "eighty"}, tmp_path)
     assert r.returncode == 2
     assert "AUTONOMY_HTTP_PORT: expected a whole number, got 'eighty'" in r.stderr
+
+
+def test_waiter_gets_an_error_when_its_peer_dies(local_zone):
+    """No timeout given, the peer is killed: the waiter is told at once, not left hanging."""
+    z = local_zone([LocalPod("main-pod", app("peer_loss")), runners(2)])
+    out = z.wait_for("main-pod", "waiting on")
+    name = out.split("waiting on ", 1)[1].split()[0]
+    victim = next(n for n in z.nodes if n.name == name)
+    assert victim.process is not None
+    victim.process.kill()
+    out = z.wait_for("main-pod", "LOST:", timeout=10)
+    assert f"cannot reach node '{name}': connection lost while waiting for a reply" in out

@@ -44,3 +44,14 @@ def test_ten_thousand_messages_from_one_sender_arrive_in_order(scale_zone):
     out = scale_zone.log("main-pod")
     assert 'fire-and-forget order: {"count": 10000, "in_order": true}' in out
     assert 'request order: {"count": 10000, "in_order": true}' in out
+
+
+def test_order_and_no_loss_past_a_tiny_high_water_mark(local_zone):
+    """With AUTONOMY_HWM=2 the 10,000 messages overflow ZeroMQ's queues many times over:
+    they wait in the channel's outbox, in order, and none is dropped."""
+    z = local_zone([LocalPod("main-pod", app("scale")), runners(2)], env={"AUTONOMY_HWM": "2", "LOG_LEVEL": "DEBUG"})
+    out = z.wait_for("main-pod", "SCALE DONE", timeout=240)
+    assert 'fire-and-forget order: {"count": 10000, "in_order": true}' in out
+    assert 'request order: {"count": 10000, "in_order": true}' in out
+    assert "remote workers reached: 10000/10000" in out
+    assert "send queue full, holding messages" in out  # the outbox was used
