@@ -187,7 +187,7 @@ def zone_deploy(
 
     with out.status("Base image ghcr.io/build-trust/autonomy-python ...") as status:
         base = ensure_base_image(client, source=s.base_source, on_step=lambda m: status.update(m))
-    out.print(f"base image: {base.way}" + (f" ({base.source})" if base.way != "cached" else ""))
+    out.print("base image: cached" if base.way == "cached" else f"base image: built ({base.way})")
 
     with out.status("Building images ...") as status:
         engine.build(p, on_line=lambda tag, line: status.update(f"{tag}: {line[:100]}"))

@@ -177,3 +177,70 @@ def test_hand_started_container_with_its_own_key_delivers_nothing(cli, cold_engi
         logs = wait_log(client, "hello", "main-pod", "main", "is not in the roster of zone 'hello'")
         assert "deny connection from" in logs
         assert logs.count("`echoer` received") == 1  # only the example's own message
+
+
+def test_container_that_dies_during_start_fails_the_deploy_with_its_logs(cli, cold_engine):
+    client = cold_engine
+    try:
+        r = cli("zone", "deploy", "--dir", str(PROJECTS / "crash"), "--wait", "60")
+        out = r.stdout + r.stderr
+        assert r.returncode == 1, out
+        assert "while the zone was starting" in out
+        assert "ValueError: the database URL is missing" in out  # its last log lines
+        assert "starting up, about to fail" in out
+        assert "Traceback (most recent call last)" in out  # the container's, not ours:
+        assert "autonomy_cli" not in out
+    finally:
+        r = cli("zone", "delete", "crash", "--images")
+        assert r.returncode == 0
+        assert leftovers(client, "crash") == []
+
+
+def test_taken_portal_port_is_refused_naming_its_holder(cli, cold_engine, tmp_path):
+    project = tmp_path / "portal"
+    shutil.copytree(EXAMPLES / "hello", project)
+    manifest = project / "autonomy.yaml"
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    manifest.write_text(
+        manifest.read_text().replace("name: hello", "name: portal")
+        + f"    portals:\n      outlets:\n        - to: localhost:7000\n          inlet_from: localhost:{port}\n"
+    )
+    try:
+        r = cli("zone", "deploy", "--dir", str(project))
+        out = r.stdout + r.stderr
+        assert r.returncode == 2, out
+        assert f"port 127.0.0.1:{port}" in out and "is held by process" in out
+        assert leftovers(cold_engine, "portal") == []  # nothing started
+    finally:
+        holder.close()
+        cli("zone", "delete", "portal", "--images")
+
+
+def test_pod_restarts_as_one_when_its_infra_container_restarts(cli, cold_engine):
+    """compose#8918: the app container must not be left in a dead network namespace."""
+    client = cold_engine
+    with Zone(cli, client, EXAMPLES / "hello", "hello"):
+        infra = client.containers.list(filters={"label": [f"{LABEL}zone=hello", f"{LABEL}role=infra"]})[0]
+        app = container(client, "hello", "main-pod", "main")
+        started = app.attrs["State"]["StartedAt"]
+        infra.restart(timeout=5)
+        deadline = time.monotonic() + 60
+        while True:
+            app.reload()
+            if app.attrs["State"]["StartedAt"] != started and app.status == "running":
+                break
+            assert time.monotonic() < deadline, app.logs().decode()[-2000:]
+            time.sleep(0.5)
+        assert "the pod's network is gone" in app.logs().decode()
+        # and the pod answers again on its public port, through the new namespace
+        while True:
+            try:
+                health = json.load(urllib.request.urlopen("http://127.0.0.1:32100/health", timeout=5))
+                break
+            except OSError:
+                assert time.monotonic() < deadline + 30
+                time.sleep(0.5)
+        assert health["status"] == "ok"
