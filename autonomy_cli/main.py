@@ -293,6 +293,11 @@ def zone_delete(
         )
 
 
+from .cmd_logs import register as _register_logs  # noqa: E402  (needs _handled above)
+
+_register_logs(zone_app, _handled)
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,266 @@
+"""``autonomy zone logs`` and ``autonomy zone inlet``: a zone's logs, in the terminal or a browser.
+
+    autonomy zone logs [NAME] [-f] [--pod P]... [--container C]... [--level L]... [--since T] [-n N]
+    autonomy zone inlet --to logs [NAME] [--port 32101]     the logs page, until Ctrl-C
+    autonomy zone inlet --to http | <pod>:<port> ...          (handlers to come: INLETS)
+
+``main.py`` adds these to its ``zone`` group with ``register(zone_app, _handled)``. The
+lines come from :mod:`autonomy_cli.logstream`, the page from :mod:`autonomy_cli.logpage`.
+Terminal output is coloured (per node, per level) when stdout is a terminal, plain text
+without any escape code otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from .errors import CliError, UsageError
+from .logstream import LogLine, follow, parse_since, snapshot
+
+__all__ = ["INLETS", "InletRequest", "register", "format_plain", "format_rich", "parse_to"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+LOGS_PORT = 32101
+PAGE_TAIL = 1000  # lines per container a newly opened logs page starts with
+_ZONE_RE = re.compile(r"[a-z0-9]{1,10}")
+_POD_PORT = re.compile(r"([a-z0-9](?:[a-z0-9-]*[a-z0-9])?):(\d{1,5})")
+
+# colours for node tags (readable on dark and light terminals), picked by a hash of the node
+NODE_COLOURS = (
+    "cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta",
+    "bright_blue", "bright_green", "dark_orange", "orchid", "turquoise2", "gold1", "spring_green2",
+)
+LEVEL_STYLES = {"DEBUG": "dim", "INFO": "green", "WARNING": "bold yellow", "ERROR": "bold red"}
+TEXT_STYLES = {"DEBUG": "dim", "WARNING": "yellow", "ERROR": "red"}
+
+
+def _default_handled(fn: F) -> F:
+    """CliError -> message on stderr and its exit code (when main.py gives no decorator)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CliError as e:
+            Console(stderr=True).print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(e.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _zone_name(name: Optional[str], dir: Optional[Path]) -> str:
+    if name is None:
+        from .manifest import load as load_manifest
+
+        d = (dir or Path.cwd()).resolve()
+        if not d.is_dir():
+            raise UsageError(f"{d}: not a folder")
+        name = load_manifest(d).name
+    if not _ZONE_RE.fullmatch(name):
+        raise UsageError(f"{name!r} is not a zone name (1..10 characters of a-z and 0-9)")
+    return name
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def node_colour(node: str) -> str:
+    return NODE_COLOURS[zlib.crc32(node.encode()) % len(NODE_COLOURS)]
+
+
+def _tag(line: LogLine) -> str:
+    return f"{line.instance}/{line.container}"
+
+
+def format_plain(line: LogLine, tag_width: int = 0) -> str:
+    """``2026-11-21T05:07:06.400Z main-pod/main INFO    autonomy.node message``"""
+    t = line.time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{line.time.microsecond // 1000:03d}Z"
+    level = f"{line.level:<7} " if line.level else ""
+    return f"{t} {_tag(line):<{tag_width}} {level}{line.message}"
+
+
+def format_rich(line: LogLine, tag_width: int = 0) -> Text:
+    """The same, for a terminal: time dim, tag in the node's colour, level coloured."""
+    t = line.time.strftime("%H:%M:%S.") + f"{line.time.microsecond // 1000:03d}"
+    text = Text(no_wrap=False)
+    text.append(t, style="dim")
+    text.append(" ")
+    text.append(f"{_tag(line):<{tag_width}}", style=f"bold {node_colour(line.node)}")
+    text.append(" ")
+    if line.level:
+        text.append(f"{line.level:<7}", style=LEVEL_STYLES.get(line.level, ""))
+        text.append(" ")
+    text.append(line.message, style=TEXT_STYLES.get(line.level, ""))
+    return text
+
+
+class _Printer:
+    """Prints lines: Rich styles on a terminal, plain text otherwise; tags aligned."""
+
+    def __init__(self, console: Console, flush_each: bool) -> None:
+        self.console = console
+        self.coloured = console.is_terminal
+        self.flush_each = flush_each
+        self.width = 0
+
+    def __call__(self, line: LogLine) -> None:
+        self.width = min(max(self.width, len(_tag(line))), 40)
+        if self.coloured:
+            self.console.print(format_rich(line, self.width), soft_wrap=True, highlight=False, markup=False, emoji=False)
+        else:
+            sys.stdout.write(format_plain(line, self.width) + "\n")
+            if self.flush_each:
+                sys.stdout.flush()
+
+
+def _quiet_broken_pipe() -> None:
+    """`autonomy zone logs | head`: the reader went away; leave without a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------- inlets
+
+
+@dataclass(frozen=True)
+class InletRequest:
+    """What ``zone inlet`` was asked: forward ``127.0.0.1:port`` to ``to`` of ``zone``."""
+
+    zone: str
+    to: str  # as given: "logs", "http", "<pod>:<port>"
+    kind: str  # key of INLETS: "logs", "http", "pod"
+    pod: Optional[str]  # for kind "pod"
+    target_port: Optional[int]  # for kind "pod"
+    port: Optional[int]  # --port; None: the handler's default
+    out: Console
+    err: Console
+
+
+def parse_to(to: str) -> tuple[str, Optional[str], Optional[int]]:
+    """``--to`` -> (kind, pod, port): ``logs``, ``http``, or ``<pod>:<port>``."""
+    value = to.strip()
+    if value in ("logs", "http"):
+        return value, None, None
+    m = _POD_PORT.fullmatch(value)
+    if m and 1 <= int(m.group(2)) <= 65535:
+        return "pod", m.group(1), int(m.group(2))
+    raise UsageError(f"--to {to!r}: expected logs, http, or <pod>:<port> (like runner-pod:8000)")
+
+
+def _inlet_logs(req: InletRequest) -> None:
+    """The logs page of the zone on http://127.0.0.1:<port> until Ctrl-C."""
+    from .logpage import LogPageServer
+
+    server = LogPageServer(req.zone, lambda stop: follow(req.zone, tail=PAGE_TAIL, stop=stop), port=req.port or LOGS_PORT)
+    server.start()
+    try:
+        req.out.print(f"logs of zone [bold]{req.zone}[/]: [bold]{server.url}[/]  (Ctrl-C to stop)", highlight=False)
+        server.wait()
+    except KeyboardInterrupt:
+        req.out.print("stopped")
+    finally:
+        server.close()
+
+
+def _not_yet(req: InletRequest) -> None:
+    raise CliError(f"zone inlet --to {req.to}: not implemented yet")
+
+
+# kind of --to -> handler; adding an inlet is adding one function here
+INLETS: dict[str, Callable[[InletRequest], None]] = {
+    "logs": _inlet_logs,
+    "http": _not_yet,
+    "pod": _not_yet,
+}
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def register(zone_app: typer.Typer, handled: Optional[Callable[[F], F]] = None) -> None:
+    """Add ``logs`` and ``inlet`` to the ``zone`` command group. ``handled`` is the
+    decorator that turns a CliError into a message and an exit code (main.py's)."""
+    wrap: Callable[[F], F] = handled or _default_handled
+
+    @zone_app.command("logs")
+    @wrap
+    def zone_logs(
+        name: Optional[str] = typer.Argument(None, help="Zone (default: the one in autonomy.yaml)."),
+        follow_: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines (across restarts and redeploys)."),
+        pod: list[str] = typer.Option([], "--pod", help="Only this pod (or pod instance, like runner-pod-3); repeatable."),
+        container: list[str] = typer.Option([], "--container", help="Only this container; repeatable."),
+        level: list[str] = typer.Option([], "--level", help="Only this level (DEBUG, INFO, WARNING, ERROR); repeatable."),
+        since: Optional[str] = typer.Option(None, "--since", help="Only lines since: 30s, 10m, 2h, 1h30m, 2d, or an ISO time (UTC)."),
+        tail: Optional[int] = typer.Option(None, "--tail", "-n", help="Only the last N lines of each container."),
+        dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
+    ) -> None:
+        """Print the logs of every container of a zone, interleaved by time."""
+        zone = _zone_name(name, dir)
+        since_t = parse_since(since) if since else None
+        if tail is not None and tail < 0:
+            raise UsageError("--tail: expected 0 or more")
+        printer = _Printer(Console(highlight=False), flush_each=follow_)
+        err = Console(stderr=True)
+        levels = level or None
+        try:
+            if not follow_:
+                lines = snapshot(zone, pods=pod, containers=container, levels=levels, since=since_t, tail=tail)
+                printer.width = min(max((len(_tag(line)) for line in lines), default=0), 40)
+                for line in lines:
+                    printer(line)
+                sys.stdout.flush()
+                return
+            follower = follow(zone, pods=pod, containers=container, levels=levels, since=since_t, tail=tail)
+            reported = 0
+            try:
+                for line in follower:
+                    printer(line)
+                    if follower.dropped != reported:
+                        err.print(f"({follower.dropped - reported} line(s) dropped: the terminal is slower than the zone's logs)")
+                        reported = follower.dropped
+            except KeyboardInterrupt:
+                pass
+            finally:
+                follower.close()
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+
+    @zone_app.command("inlet")
+    @wrap
+    def zone_inlet(
+        name: Optional[str] = typer.Argument(None, help="Zone (default: the one in autonomy.yaml)."),
+        to: str = typer.Option(..., "--to", help="logs (the logs page), http (the public pod's port 8000), or <pod>:<port>."),
+        port: Optional[int] = typer.Option(None, "--port", help="Local port on 127.0.0.1 (logs: 32101, http: 32100)."),
+        dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
+    ) -> None:
+        """Open a local port to something of a zone: its logs page, its HTTP endpoint, a pod's port."""
+        kind, target_pod, target_port = parse_to(to)
+        if port is not None and not 1 <= port <= 65535:
+            raise UsageError(f"--port {port}: expected 1..65535")
+        zone = _zone_name(name, dir)
+        INLETS[kind](
+            InletRequest(
+                zone=zone,
+                to=to,
+                kind=kind,
+                pod=target_pod,
+                target_port=target_port,
+                port=port,
+                out=Console(highlight=False),
+                err=Console(stderr=True),
+            )
+        )

@@ -1,0 +1,509 @@
+"""The logs page of ``autonomy zone inlet --to logs``: one HTML page and a stream of lines.
+
+Library code (no printing). A :class:`LogPageServer` listens on 127.0.0.1 only (standard
+library ``ThreadingHTTPServer``, no dependency) and serves::
+
+    GET /          the page: inline CSS and JS, no external resource
+    GET /events    Server-Sent Events: batches of lines as JSON arrays, with ids, so a
+                   browser that reconnects (Last-Event-ID) gets what it missed, if kept
+    GET /health    {"zone": ..., "lines": n, "clients": n, "dropped": n}
+
+One thread follows the zone (an iterator of :class:`~autonomy_cli.logstream.LogLine`, e.g.
+:func:`~autonomy_cli.logstream.follow`) and publishes each line to a :class:`Hub`. The hub
+keeps the last ``backlog`` lines for pages that open later, and one bounded queue per
+connected page; a page that reads too slowly loses its oldest lines (counted, and told).
+Nothing in the server grows without bound.
+
+The page keeps the last 5,000 lines, adds new ones once per animation frame (so a worker
+logging 1,000 lines a second does not freeze it), and filters by pod, container, level
+and text on the client side.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator
+
+from .errors import CliError
+from .logstream import LogLine
+
+__all__ = ["Hub", "LogPageServer", "PAGE", "encode_line"]
+
+PAGE_LINES = 5000
+
+
+def encode_line(line: LogLine) -> dict[str, Any]:
+    """What the page gets of a line (short keys: a busy zone sends many)."""
+    return {
+        "t": line.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "p": line.pod,
+        "i": line.instance,
+        "k": line.clone,
+        "c": line.container,
+        "n": line.node,
+        "l": line.level,
+        "x": line.message,
+    }
+
+
+class _Client:
+    def __init__(self, size: int) -> None:
+        self.queue: deque[tuple[int, str]] = deque(maxlen=size)
+        self.dropped = 0
+        self.reported = 0
+
+
+class Hub:
+    """Fans lines out to connected pages; bounded everywhere.
+
+    ``publish`` encodes a line once; every client gets ``(id, json)``. A client's queue
+    holds at most ``client_queue`` lines (oldest dropped first, counted in its
+    ``dropped``); the backlog holds the last ``backlog`` lines for pages that connect later.
+    """
+
+    def __init__(self, backlog: int = PAGE_LINES, client_queue: int = PAGE_LINES) -> None:
+        self.backlog: deque[tuple[int, str]] = deque(maxlen=backlog)
+        self.client_queue = client_queue
+        self.clients: set[_Client] = set()
+        self.cond = threading.Condition()
+        self.seq = 0
+        self.published = 0
+        self.closed = False
+
+    def publish(self, line: LogLine) -> None:
+        data = json.dumps(encode_line(line), separators=(",", ":"), ensure_ascii=False)
+        with self.cond:
+            self.seq += 1
+            item = (self.seq, data)
+            self.backlog.append(item)
+            self.published += 1
+            for c in self.clients:
+                if len(c.queue) == c.queue.maxlen:
+                    c.dropped += 1
+                c.queue.append(item)
+            self.cond.notify_all()
+
+    def subscribe(self, last_id: int | None = None) -> _Client:
+        """A new client; its queue starts with the backlog (after ``last_id`` if given)."""
+        c = _Client(self.client_queue)
+        with self.cond:
+            for item in self.backlog:
+                if last_id is None or item[0] > last_id:
+                    c.queue.append(item)
+            self.clients.add(c)
+        return c
+
+    def unsubscribe(self, c: _Client) -> None:
+        with self.cond:
+            self.clients.discard(c)
+
+    def wait(self, c: _Client, timeout: float) -> list[tuple[int, str]]:
+        """Everything queued for ``c`` (waits up to ``timeout`` s for something)."""
+        with self.cond:
+            if not c.queue and not self.closed:
+                self.cond.wait(timeout)
+            items = list(c.queue)
+            c.queue.clear()
+            return items
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_Server"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # no access log on stderr
+        pass
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        path = self.path.split("?", 1)[0]
+        owner = self.server.owner
+        if path == "/":
+            page = PAGE.replace("__ZONE__", json.dumps(owner.zone)).replace("__MAXLINES__", str(owner.page_lines))
+            self._send(200, page.encode(), "text/html; charset=utf-8")
+        elif path == "/events":
+            self._events()
+        elif path == "/health":
+            body = json.dumps(owner.health()).encode()
+            self._send(200, body, "application/json")
+        elif path == "/favicon.ico":
+            self._send(204, b"", "image/x-icon")
+        else:
+            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+
+    def _events(self) -> None:
+        owner = self.server.owner
+        hub = owner.hub
+        last: int | None = None
+        header = self.headers.get("Last-Event-ID")
+        if header and header.strip().isdigit():
+            last = int(header.strip())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "keep-alive")
+        self.end_headers()
+        self.close_connection = True  # no Content-Length: the stream ends the connection
+        client = hub.subscribe(last)
+        try:
+            self._write(f"retry: 1000\nevent: hello\ndata: {json.dumps(owner.health())}\n\n")
+            last_beat = time.monotonic()
+            while not hub.closed and not owner.stopping.is_set():
+                items = hub.wait(client, timeout=owner.heartbeat)
+                if items:
+                    parts = ["event: lines\nid: %d\ndata: [%s]\n\n" % (items[-1][0], ",".join(d for _, d in items))]
+                    if client.dropped != client.reported:
+                        parts.append(f"event: dropped\ndata: {client.dropped}\n\n")
+                        client.reported = client.dropped
+                    self._write("".join(parts))
+                    time.sleep(owner.batch_interval)  # let a batch gather: fewer, larger events
+                elif time.monotonic() - last_beat >= owner.heartbeat:
+                    self._write(f"event: status\ndata: {json.dumps(owner.health())}\n\n")
+                    last_beat = time.monotonic()
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError, OSError):
+            pass
+        finally:
+            hub.unsubscribe(client)
+
+    def _write(self, text: str) -> None:
+        self.wfile.write(text.encode("utf-8"))
+        self.wfile.flush()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    owner: "LogPageServer"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # a page closed mid-write
+        pass
+
+
+class LogPageServer:
+    """Serves the logs page of a zone on ``http://127.0.0.1:<port>`` (127.0.0.1 only).
+
+    ``lines`` is called once, with a stop event, and must return an iterator of
+    :class:`LogLine` that ends soon after the event is set (e.g. ``logstream.follow``).
+    """
+
+    def __init__(
+        self,
+        zone: str,
+        lines: Callable[[threading.Event], Iterator[LogLine]],
+        port: int = 32101,
+        *,
+        backlog: int = PAGE_LINES,
+        client_queue: int = PAGE_LINES,
+        page_lines: int = PAGE_LINES,
+        heartbeat: float = 5.0,
+        batch_interval: float = 0.05,
+    ) -> None:
+        self.zone = zone
+        self.port = port
+        self.hub = Hub(backlog=backlog, client_queue=client_queue)
+        self.page_lines = page_lines
+        self.heartbeat = heartbeat
+        self.batch_interval = batch_interval
+        self.stopping = threading.Event()
+        self.error: BaseException | None = None
+        self._lines = lines
+        self._iterator: Iterator[LogLine] | None = None
+        self._httpd: _Server | None = None
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def health(self) -> dict[str, Any]:
+        it = self._iterator
+        return {
+            "zone": self.zone,
+            "lines": self.hub.published,
+            "clients": len(self.hub.clients),
+            "dropped": int(getattr(it, "dropped", 0) or 0),
+            "error": str(self.error) if self.error else None,
+        }
+
+    def start(self) -> None:
+        """Bind the port and start serving and following (in threads)."""
+        try:
+            httpd = _Server(("127.0.0.1", self.port), _Handler)
+        except OSError as e:
+            from .engine import port_holder
+
+            holder = port_holder(self.port) if e.errno in (98, 48) else str(e.strerror or e)
+            raise CliError(f"cannot serve on 127.0.0.1:{self.port}: held by {holder}; choose another with --port") from None
+        httpd.owner = self
+        self.port = httpd.server_address[1]
+        self._httpd = httpd
+        try:
+            self._iterator = self._lines(self.stopping)
+            start = getattr(self._iterator, "start", None)
+            if callable(start):
+                start()  # a follower that can fail early (no such zone) fails here
+        except BaseException:
+            self._close_httpd()
+            raise
+        t = threading.Thread(target=self._follow, name="logpage-follow", daemon=True)
+        t.start()
+        self._threads.append(t)
+        s = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.25}, name="logpage-http", daemon=True)
+        s.start()
+        self._threads.append(s)
+
+    def _follow(self) -> None:
+        try:
+            assert self._iterator is not None
+            for line in self._iterator:
+                self.hub.publish(line)
+                if self.stopping.is_set():
+                    break
+        except BaseException as e:  # noqa: BLE001 - reported by wait() / health
+            self.error = e
+        finally:
+            self.stopping.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until :meth:`close` or until the follower fails (its error is raised)."""
+        self.stopping.wait(timeout)
+        if self.error is not None and not isinstance(self.error, (KeyboardInterrupt, GeneratorExit)):
+            err = self.error
+            if isinstance(err, CliError):
+                raise err
+            raise CliError(f"following the logs failed: {type(err).__name__}: {err}")
+
+    def _close_httpd(self) -> None:
+        if self._httpd is not None:
+            try:
+                self._httpd.server_close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.hub.close()
+        it = self._iterator
+        close = getattr(it, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                pass
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._close_httpd()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+PAGE = r"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>logs · zone</title>
+<style>
+:root { color-scheme: dark; --bg:#111418; --panel:#1a1f26; --fg:#d7dde5; --dim:#7d8793; --line:#252b33; }
+* { box-sizing: border-box; }
+html, body { margin:0; height:100%; background:var(--bg); color:var(--fg);
+  font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+body { display:flex; flex-direction:column; }
+header { display:flex; flex-wrap:wrap; gap:10px; align-items:center; padding:8px 12px;
+  background:var(--panel); border-bottom:1px solid var(--line); }
+header h1 { font-size:14px; margin:0 8px 0 0; font-weight:600; }
+header label { color:var(--dim); display:inline-flex; align-items:center; gap:4px; }
+select, input[type=search] { background:var(--bg); color:var(--fg); border:1px solid #36404c;
+  border-radius:4px; padding:3px 6px; font:inherit; }
+input[type=search] { width:16em; }
+.levels label { margin-right:6px; }
+#status { margin-left:auto; color:var(--dim); white-space:nowrap; }
+#status.live::before { content:"● "; color:#3fb950; }
+#status.down::before { content:"● "; color:#f85149; }
+button { background:#2a323c; color:var(--fg); border:1px solid #36404c; border-radius:4px; padding:3px 8px; font:inherit; cursor:pointer; }
+#log { flex:1; overflow-y:auto; padding:4px 0; }
+.row { display:flex; gap:8px; padding:0 12px; white-space:pre-wrap; word-break:break-word; }
+.row:hover { background:#1b2129; }
+.t { color:var(--dim); flex:none; }
+.tag { flex:none; min-width:14ch; font-weight:600; }
+.lv { flex:none; width:7ch; }
+.x { flex:1; min-width:0; }
+.lv-DEBUG { color:#7d8793; } .lv-INFO { color:#3fb950; } .lv-WARNING { color:#d29922; } .lv-ERROR { color:#f85149; font-weight:700; }
+.row.lvr-ERROR .x { color:#ffb3ad; } .row.lvr-WARNING .x { color:#f0d58c; } .row.lvr-DEBUG .x { color:#9aa4af; }
+#empty { color:var(--dim); padding:16px 12px; }
+</style>
+</head>
+<body>
+<header>
+  <h1 id="title">zone</h1>
+  <label>pod <select id="pod"><option value="">all</option></select></label>
+  <label>container <select id="container"><option value="">all</option></select></label>
+  <span class="levels" id="levels">
+    <label><input type="checkbox" value="DEBUG" checked>DEBUG</label>
+    <label><input type="checkbox" value="INFO" checked>INFO</label>
+    <label><input type="checkbox" value="WARNING" checked>WARNING</label>
+    <label><input type="checkbox" value="ERROR" checked>ERROR</label>
+    <label><input type="checkbox" value="" checked>other</label>
+  </span>
+  <input type="search" id="search" placeholder="search" autocomplete="off">
+  <button id="follow" title="scroll with new lines">following</button>
+  <span id="status" class="down">connecting</span>
+</header>
+<div id="log"><div id="empty">waiting for log lines…</div></div>
+<script>
+"use strict";
+const ZONE = __ZONE__, MAX = __MAXLINES__;
+document.title = "logs · " + ZONE;
+document.getElementById("title").textContent = "zone " + ZONE;
+const logEl = document.getElementById("log"), statusEl = document.getElementById("status");
+const podSel = document.getElementById("pod"), ctrSel = document.getElementById("container");
+const searchEl = document.getElementById("search"), followBtn = document.getElementById("follow");
+const buf = [];            // every kept line, oldest first (at most MAX)
+let pending = [];          // lines received, not yet on the page (at most MAX)
+let scheduled = false, following = true, total = 0, dropped = 0;
+const pods = new Set(), ctrs = new Set(), colours = new Map();
+const filter = { pod: "", container: "", levels: new Set(["DEBUG", "INFO", "WARNING", "ERROR", ""]), text: "" };
+
+function colour(node) {
+  let c = colours.get(node);
+  if (!c) {
+    let h = 2166136261;
+    for (let i = 0; i < node.length; i++) { h ^= node.charCodeAt(i); h = Math.imul(h, 16777619); }
+    c = "hsl(" + ((h >>> 0) % 360) + ",70%,68%)";
+    colours.set(node, c);
+  }
+  return c;
+}
+function matches(l) {
+  if (filter.pod && l.p !== filter.pod && l.i !== filter.pod) return false;
+  if (filter.container && l.c !== filter.container) return false;
+  if (!filter.levels.has(l.l)) return false;
+  if (filter.text && !l.s.includes(filter.text)) return false;
+  return true;
+}
+function row(l) {
+  const d = document.createElement("div");
+  d.className = "row" + (l.l ? " lvr-" + l.l : "");
+  d.dataset.pod = l.p; d.dataset.instance = l.i; d.dataset.clone = l.k; d.dataset.container = l.c;
+  d.dataset.node = l.n; d.dataset.level = l.l;
+  const t = document.createElement("span"); t.className = "t"; t.textContent = l.t.slice(11, 23); t.title = l.t;
+  const g = document.createElement("span"); g.className = "tag"; g.style.color = colour(l.n);
+  g.textContent = l.i + "/" + l.c; g.title = "pod " + l.p + ", clone " + l.k + ", container " + l.c + "\nnode " + l.n;
+  const v = document.createElement("span"); v.className = "lv" + (l.l ? " lv-" + l.l : ""); v.textContent = l.l;
+  const x = document.createElement("span"); x.className = "x"; x.textContent = l.m;
+  d.append(t, g, v, x);
+  return d;
+}
+function addOption(sel, set, value) {
+  if (set.has(value)) return;
+  set.add(value);
+  const values = Array.from(set).sort();
+  const o = document.createElement("option"); o.value = value; o.textContent = value;
+  const i = values.indexOf(value);
+  sel.insertBefore(o, sel.options[i + 1] || null);
+}
+function prepare(l) {
+  l.m = l.x;
+  l.s = (l.i + " " + l.c + " " + l.x).toLowerCase();
+  l.el = null;
+  return l;
+}
+function flush() {
+  scheduled = false;
+  if (!pending.length) return;
+  const batch = pending; pending = [];
+  const atBottom = following;
+  const frag = document.createDocumentFragment();
+  for (const l of batch) {
+    addOption(podSel, pods, l.p);
+    if (l.i !== l.p) addOption(podSel, pods, l.i);
+    addOption(ctrSel, ctrs, l.c);
+    buf.push(l);
+    if (matches(l)) { l.el = row(l); frag.appendChild(l.el); }
+  }
+  const over = buf.length - MAX;
+  if (over > 0) {
+    const gone = buf.splice(0, over);
+    for (const l of gone) if (l.el) l.el.remove();
+  }
+  const empty = document.getElementById("empty");
+  if (empty) empty.remove();
+  logEl.appendChild(frag);
+  if (atBottom) logEl.scrollTop = logEl.scrollHeight;
+  showStatus();
+}
+function schedule() { if (!scheduled) { scheduled = true; requestAnimationFrame(flush); } }
+function rerender() {
+  const frag = document.createDocumentFragment();
+  for (const l of buf) { l.el = matches(l) ? row(l) : null; if (l.el) frag.appendChild(l.el); }
+  logEl.replaceChildren(frag);
+  if (following) logEl.scrollTop = logEl.scrollHeight;
+  showStatus();
+}
+let live = false;
+function showStatus() {
+  const shown = logEl.childElementCount;
+  statusEl.className = live ? "live" : "down";
+  statusEl.textContent = (live ? "live" : "reconnecting") + " · " + shown + " shown · " + buf.length + " kept · " + total + " received"
+    + (dropped ? " · " + dropped + " dropped" : "");
+}
+podSel.onchange = () => { filter.pod = podSel.value; rerender(); };
+ctrSel.onchange = () => { filter.container = ctrSel.value; rerender(); };
+document.getElementById("levels").onchange = () => {
+  filter.levels = new Set(Array.from(document.querySelectorAll("#levels input:checked"), i => i.value));
+  rerender();
+};
+let searchTimer = 0;
+searchEl.oninput = () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => { filter.text = searchEl.value.trim().toLowerCase(); rerender(); }, 150);
+};
+followBtn.onclick = () => {
+  following = !following;
+  followBtn.textContent = following ? "following" : "paused scroll";
+  if (following) logEl.scrollTop = logEl.scrollHeight;
+};
+logEl.addEventListener("scroll", () => {
+  const bottom = logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight < 30;
+  if (bottom !== following) { following = bottom; followBtn.textContent = following ? "following" : "paused scroll"; }
+}, { passive: true });
+
+const es = new EventSource("/events");
+es.addEventListener("lines", e => {
+  const lines = JSON.parse(e.data);
+  total += lines.length;
+  for (const l of lines) pending.push(prepare(l));
+  if (pending.length > MAX) { dropped += pending.length - MAX; pending.splice(0, pending.length - MAX); }
+  schedule();
+});
+es.addEventListener("dropped", e => { dropped = Math.max(dropped, Number(e.data) || 0); showStatus(); });
+es.addEventListener("hello", () => { live = true; showStatus(); });
+es.addEventListener("status", () => { live = true; showStatus(); });
+es.onopen = () => { live = true; showStatus(); };
+es.onerror = () => { live = false; showStatus(); };
+</script>
+</body>
+</html>
+"""
