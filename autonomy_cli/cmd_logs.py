@@ -2,7 +2,7 @@
 
     autonomy zone logs [NAME] [-f] [--pod P]... [--container C]... [--level L]... [--since T] [-n N]
     autonomy zone inlet --to logs [NAME] [--port 32101]     the logs page, until Ctrl-C
-    autonomy zone inlet --to http | <pod>:<port> ...          (handlers to come: INLETS)
+    autonomy zone inlet --to http | <pod>:<port> ...          (forwarded by autonomy_cli.inlet)
 
 ``main.py`` adds these to its ``zone`` group with ``register(zone_app, _handled)``. The
 lines come from :mod:`autonomy_cli.logstream`, the page from :mod:`autonomy_cli.logpage`.
@@ -176,15 +176,34 @@ def _inlet_logs(req: InletRequest) -> None:
         server.close()
 
 
-def _not_yet(req: InletRequest) -> None:
-    raise CliError(f"zone inlet --to {req.to}: not implemented yet")
+def _inlet_forward(req: InletRequest) -> None:
+    """``--to http`` (the public pod's 8000) or ``--to <pod>:<port>``, until Ctrl-C."""
+    from .inlet import inlet_http, inlet_port
+
+    def say(e: str) -> None:
+        req.err.print(str(e), highlight=False)
+
+    if req.kind == "http":
+        inlet = inlet_http(req.zone, req.port or 32100, on_event=say)
+    else:
+        assert req.pod is not None and req.target_port is not None
+        inlet = inlet_port(req.zone, req.pod, req.target_port, req.port, on_event=say)
+    try:
+        if inlet.note:
+            req.err.print(inlet.note, highlight=False)
+        req.out.print(f"{req.to} of zone [bold]{req.zone}[/]: [bold]{inlet.url}[/]  (Ctrl-C to stop)", highlight=False)
+        inlet.wait()
+    except KeyboardInterrupt:
+        req.out.print("stopped")
+    finally:
+        inlet.close()
 
 
 # kind of --to -> handler; adding an inlet is adding one function here
 INLETS: dict[str, Callable[[InletRequest], None]] = {
     "logs": _inlet_logs,
-    "http": _not_yet,
-    "pod": _not_yet,
+    "http": _inlet_forward,
+    "pod": _inlet_forward,
 }
 
 

@@ -469,26 +469,31 @@ class Engine:
 
         Idempotent: deleting a zone that is not there removes nothing and is no error.
         """
-        removed = {"containers": 0, "networks": 0, "volumes": 0}
+        client = self.client
+        f = {"label": f"{LABEL}zone={zone}"}
+        try:
+            removed = {
+                "containers": len(client.containers.list(all=True, filters=f)),
+                "networks": len(client.networks.list(filters=f)),
+                "volumes": len(client.volumes.list(filters=f)),
+            }
+        except docker.errors.DockerException as e:
+            raise EngineError(f"cannot list zone {zone!r}: {e}") from None
         compose_file = state_dir / "compose.yaml"
-        if compose_file.exists() and self.containers(zone):
+        if compose_file.exists() and removed["containers"]:
             try:
                 self._compose_run(zone, compose_file, "down", "--volumes", "--remove-orphans", "--timeout", "10")
             except EngineError:
                 pass  # the label sweep below removes what compose could not
-        client = self.client
-        try:
-            for c in client.containers.list(all=True, filters={"label": f"{LABEL}zone={zone}"}):
+        try:  # what compose could not remove (or a zone without its compose file)
+            for c in client.containers.list(all=True, filters=f):
                 c.remove(force=True, v=True)
-                removed["containers"] += 1
             for c in client.containers.list(all=True, filters={"label": f"{LABEL}zone-probe={zone}"}):
                 c.remove(force=True)
-            for n in client.networks.list(filters={"label": f"{LABEL}zone={zone}"}):
+            for n in client.networks.list(filters=f):
                 n.remove()
-                removed["networks"] += 1
-            for v in client.volumes.list(filters={"label": f"{LABEL}zone={zone}"}):
+            for v in client.volumes.list(filters=f):
                 v.remove(force=True)
-                removed["volumes"] += 1
         except docker.errors.DockerException as e:
             raise EngineError(f"cannot remove zone {zone!r}: {e}") from None
         if state_dir.exists():

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
@@ -30,7 +29,7 @@ from . import cluster as cluster_mod
 from . import compose as compose_mod
 from .errors import CliError, UsageError
 from .manifest import load as load_manifest
-from .plan import ZonePlan, materialize, plan as make_plan
+from .plan import ZonePlan, plan as make_plan
 from .settings import CliSettings
 
 app = typer.Typer(help="Run Autonomy zones on this machine with Docker Compose.", no_args_is_help=True, add_completion=False)
@@ -79,13 +78,6 @@ def _project_dir(dir: Optional[Path]) -> Path:
     if not d.is_dir():
         raise UsageError(f"{d}: not a folder")
     return d
-
-
-def _host_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return 0
 
 
 # --------------------------------------------------------------------------- cluster
@@ -161,81 +153,33 @@ def zone_deploy(
     wait: Optional[float] = typer.Option(None, help="Seconds to wait for every node to answer."),
 ) -> None:
     """Build the zone's images, start it, wait until every node answers, show its URLs."""
-    from .engine import Engine, expects_node, pick_public_port
-    from .image import ensure_base_image
+    from .deploy import deploy
 
-    t0 = time.monotonic()
-    s = _settings()
-    project = _project_dir(dir)
-    manifest = load_manifest(project)  # bad input stops here, before Docker is touched
-    c, created = cluster_mod.enroll(s.home)
-    if created:
-        out.print(f"Enrolled cluster [bold]{c.id}[/] (identity in {s.home})")
-    engine = Engine()
-    client = engine.client
-    outlet_ports = [o.inlet_from for pod in manifest.pods for o in pod.outlets]
-    public_port = s.public_port
-    if manifest.public_pod is not None:
-        public_port = pick_public_port(s.public_port, manifest.name, client, avoid=outlet_ports)
-        if public_port != s.public_port:
-            out.print(f"port {s.public_port} is taken; the zone's HTTP endpoint uses {public_port}")
-    p = _plan(project, s, c.id, public_port)
-    for w in p.warnings:
-        err.print(f"[yellow]warning:[/] {w}")
-    for w in engine.preflight(p, _host_memory()):
-        err.print(f"[yellow]warning:[/] {w}")
+    with out.status("Deploying ...") as status:
 
-    with out.status("Base image ghcr.io/build-trust/autonomy-python ...") as status:
-        base = ensure_base_image(client, source=s.base_source, on_step=lambda m: status.update(m))
-    out.print("base image: cached" if base.way == "cached" else f"base image: built ({base.way})")
+        def on_event(e: str) -> None:
+            kind = getattr(e, "kind", "info")
+            if kind in ("step", "progress"):
+                status.update(str(e))
+            elif kind == "warning":
+                err.print(f"[yellow]warning:[/] {e}", highlight=False)
+            else:
+                out.print(str(e), highlight=False)
 
-    with out.status("Building images ...") as status:
-        engine.build(p, on_line=lambda tag, line: status.update(f"{tag}: {line[:100]}"))
-    out.print(f"built {len(p.builds)} image(s): {', '.join(b.tag for b in p.builds) or '-'}")
-
-    materialize(p)
-    nodes = [n.name for n in p.nodes() if expects_node(n)]
-    deadline = wait if wait is not None else s.deploy_wait
-    baseline = engine.restart_counts(p.zone)
-    probe: list[Any] = []
-    try:
-        with out.status(f"Starting zone {p.zone} ..."):
-            # the probe starts as soon as the network exists, while containers still start
-            engine.up(
-                p,
-                compose_mod.dump(compose_mod.render(p)),
-                on_network=(lambda: probe.append(engine.start_probe(p, nodes, deadline))) if nodes else None,
-            )
-            healed = engine.heal_pods(p.zone)
-        if healed:
-            out.print(f"restarted {', '.join(healed)}: their pod's infra container had restarted")
-        with out.status(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ...") as status:
-            check = engine.finish_probe(
-                p,
-                probe[0] if probe else None,
-                deadline,
-                baseline,
-                on_tick=lambda t: status.update(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ... {t:.0f} s"),
-            )
-    finally:
-        engine.remove_probes(p.zone)
-    _print_zone(engine, p.zone, check.answered)
-    for silent in check.silent:
-        err.print(f"[yellow]warning:[/] node {silent} did not answer within {deadline:g} s (is Node.start called?)")
-    if p.public_port is not None:
-        out.print(f"HTTP: [bold]http://127.0.0.1:{p.public_port}[/]")
-    for inst in p.instances:
-        for port in inst.ports:
-            if port.purpose == "outlet":
-                out.print(f"portal: 127.0.0.1:{port.host_port} -> {inst.name}:{port.container_port}")
-    out.print(f"zone [bold]{p.zone}[/] deployed in {time.monotonic() - t0:.1f} s")
+        result = deploy(_project_dir(dir), _settings(), on_event=on_event, wait=wait)
+    _print_zone(result.states, result.answered, result.plan.zone)
+    for url in result.urls:
+        out.print(f"HTTP: [bold]{url}[/]")
+    for portal in result.portals:
+        out.print(f"portal: {portal}")
+    out.print(f"zone [bold]{result.plan.zone}[/] deployed in {result.elapsed:.1f} s")
 
 
-def _print_zone(engine: Any, zone: str, answered: dict[str, dict[str, float]]) -> None:
+def _print_zone(states: Any, answered: dict[str, dict[str, float]], zone: str) -> None:
     t = Table(title=f"zone {zone}")
     for col in ("pod", "clone", "container", "state", "node"):
         t.add_column(col)
-    for st in engine.states(zone):
+    for st in states:
         if st.role != "app":
             continue
         a = answered.get(st.node)
@@ -293,9 +237,11 @@ def zone_delete(
         )
 
 
-from .cmd_logs import register as _register_logs  # noqa: E402  (needs _handled above)
+from .cmd_dev import register as _register_dev  # noqa: E402  (they need _handled above)
+from .cmd_logs import register as _register_logs  # noqa: E402
 
 _register_logs(zone_app, _handled)
+_register_dev(app, zone_app, _handled)
 
 
 def main() -> None:

@@ -690,7 +690,6 @@ class Node:
             # ZAP admits only roster keys; this cannot happen unless ZAP is bypassed.
             log.error("refused a message from an unauthenticated connection (user id %r)", sender)
             return
-        self.last_message_at = time.time()
         for frame in frames:
             self._on_envelope(sender, rid, frame)
 
@@ -701,6 +700,7 @@ class Node:
             kind = env.kind
             if kind is Kind.REQUEST or kind is Kind.SEND:
                 message = env.payload.decode()
+                self.last_message_at = time.time()  # a worker's message, not a ping
                 w = self._workers.get(env.target)
                 target = (rid, env.corr) if kind is Kind.REQUEST else None
                 if w is None:
