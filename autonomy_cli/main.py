@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -29,7 +28,6 @@ from . import cluster as cluster_mod
 from . import compose as compose_mod
 from .errors import CliError, UsageError
 from .manifest import load as load_manifest
-from .plan import ZonePlan, plan as make_plan
 from .settings import CliSettings
 
 app = typer.Typer(help="Run Autonomy zones on this machine with Docker Compose.", no_args_is_help=True, add_completion=False)
@@ -119,26 +117,16 @@ def cluster_show(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 # --------------------------------------------------------------------------- zones
 
 
-def _plan(project: Path, s: CliSettings, cluster_id: str, public_port: int) -> ZonePlan:
-    manifest = load_manifest(project)
-    return make_plan(
-        manifest,
-        cluster_id,
-        project,
-        s.zone_dir(manifest.name),
-        host_cpus=float(os.cpu_count() or 1),
-        public_port=public_port,
-    )
-
-
 @zone_app.command("render")
 @_handled
 def zone_render(dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here).")) -> None:
     """Print the Compose file that `zone deploy` would apply (writes nothing)."""
+    from .deploy import plan_for
+
     s = _settings()
     project = _project_dir(dir)
     c = cluster_mod.load(s.home)
-    p = _plan(project, s, c.id if c else PLACEHOLDER_CLUSTER, s.public_port)
+    p = plan_for(project, s, c.id if c else PLACEHOLDER_CLUSTER, s.public_port)
     if c is None:
         err.print("note: not enrolled yet; node names use a placeholder cluster id")
     for w in p.warnings:

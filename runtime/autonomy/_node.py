@@ -29,7 +29,7 @@ import sysconfig
 import time
 import traceback
 from collections import deque
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable
 
 import cloudpickle
 import zmq
