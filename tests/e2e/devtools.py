@@ -1,8 +1,7 @@
 """Helpers of the e2e tests of `autonomy dev`, `zone status` and inlets.
 
-The ``autonomy`` command is run as a user runs it. Until main.py calls
-``cmd_dev.register``, :data:`LAUNCH` registers the commands itself; once main.py does,
-it only runs ``autonomy_cli.main``'s app.
+The ``autonomy`` command is run as a user runs it (``python -m autonomy_cli.main``,
+what the ``autonomy`` entry point calls).
 """
 
 from __future__ import annotations
@@ -20,13 +19,7 @@ from pathlib import Path
 PROJECTS = Path(__file__).resolve().parent / "projects"
 LABEL = "computer.autonomy."
 
-LAUNCH = (
-    "from autonomy_cli import main as m\n"
-    "if not any(c.name == 'dev' for c in m.app.registered_commands):\n"
-    "    from autonomy_cli.cmd_dev import register\n"
-    "    register(m.app, m.zone_app, m._handled)\n"
-    "m.app(prog_name='autonomy')\n"
-)
+LAUNCH = "from autonomy_cli import main as m\nm.app(prog_name='autonomy')\n"
 
 
 def cli_env(home: Path) -> dict[str, str]:
