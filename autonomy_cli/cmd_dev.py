@@ -28,7 +28,6 @@ otherwise; a ``dev`` still running for the zone is an error.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import signal
@@ -511,11 +510,14 @@ def print_status(zone: str, settings: CliSettings, as_json: bool) -> None:
 
 
 def _settings() -> CliSettings:
-    return CliSettings.from_env()
+    from .main import _settings as read_once  # main.py reads them once per run
+
+    return read_once()
 
 
 def register(app: typer.Typer, zone_app: typer.Typer, handled: Callable[[Any], Any]) -> None:
-    """Add ``dev``, the root option ``--rm`` and ``zone status`` to main.py's Typer apps."""
+    """Add ``dev`` and ``zone status`` to main.py's Typer apps (``--rm`` is main.py's own
+    root option and calls :func:`run_dev`)."""
 
     @app.command("dev")
     @handled
@@ -548,54 +550,3 @@ def register(app: typer.Typer, zone_app: typer.Typer, handled: Callable[[Any], A
             raise UsageError(f"{name!r} is not a zone name (1..10 characters of a-z and 0-9)")
         print_status(name, s, as_json)
 
-    _add_rm_option(app, handled)
-
-
-def _add_rm_option(app: typer.Typer, handled: Callable[[Any], Any]) -> None:
-    """Make ``autonomy --rm [--dir DIR]`` run the dev loop: extend the root callback."""
-    info = app.registered_callback
-    original: Callable[..., Any] | None = info.callback if info is not None else None
-    sig = inspect.signature(original) if original is not None else inspect.Signature()
-    ctx_names = [n for n, p in sig.parameters.items() if p.annotation in (typer.Context, "typer.Context", "Context")]
-    extra = [
-        inspect.Parameter("_ctx_dev", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context),
-        inspect.Parameter(
-            "_rm_dev",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=bool,
-            default=typer.Option(False, "--rm", help="Run the dev loop (`autonomy dev`): deploy, follow, delete the zone on exit."),
-        ),
-        inspect.Parameter(
-            "_dir_dev",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Optional[Path],
-            default=typer.Option(None, "--dir", help="With --rm: the project folder (default: here)."),
-        ),
-    ]
-
-    @handled
-    def root(**kwargs: Any) -> None:
-        ctx: typer.Context = kwargs.pop("_ctx_dev")
-        rm: bool = kwargs.pop("_rm_dev")
-        project: Optional[Path] = kwargs.pop("_dir_dev")
-        for n in ctx_names:
-            kwargs[n] = ctx
-        if original is not None:
-            original(**kwargs)
-        if rm:
-            if ctx.invoked_subcommand is not None:
-                raise UsageError(f"--rm runs the dev loop by itself; drop it or `{ctx.invoked_subcommand}`")
-            run_dev(project, None, _settings())
-        elif project is not None:
-            raise UsageError("--dir before a command only goes with --rm; put it after the command")
-        elif ctx.invoked_subcommand is None:
-            typer.echo(ctx.get_help())
-
-    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for n, p in sig.parameters.items() if n not in ctx_names]
-    root.__signature__ = inspect.Signature([*extra, *params])  # type: ignore[attr-defined]
-    root.__doc__ = original.__doc__ if original is not None else None
-    if info is None:
-        app.callback(invoke_without_command=True)(root)
-    else:
-        info.callback = root
-        info.invoke_without_command = True

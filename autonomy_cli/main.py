@@ -30,7 +30,7 @@ from .errors import CliError, UsageError
 from .manifest import load as load_manifest
 from .settings import CliSettings
 
-app = typer.Typer(help="Run Autonomy zones on this machine with Docker Compose.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help="Run Autonomy zones on this machine with Docker Compose.", add_completion=False)
 cluster_app = typer.Typer(help="This machine's cluster identity.", no_args_is_help=True)
 zone_app = typer.Typer(help="Deploy, list and delete zones.", no_args_is_help=True)
 app.add_typer(cluster_app, name="cluster")
@@ -65,10 +65,24 @@ def _settings() -> CliSettings:
     return CliSettings.from_env()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 @_handled
-def _main() -> None:
-    _settings()  # a bad setting is reported before any command does anything
+def _main(
+    ctx: typer.Context,
+    rm: bool = typer.Option(False, "--rm", help="Run the dev loop (`autonomy dev`): deploy, follow, delete the zone on exit."),
+    dir: Optional[Path] = typer.Option(None, "--dir", help="With --rm: the project folder (default: here)."),
+) -> None:
+    s = _settings()  # a bad setting is reported before any command does anything
+    if rm:
+        if ctx.invoked_subcommand is not None:
+            raise UsageError(f"--rm runs the dev loop by itself; drop it or `{ctx.invoked_subcommand}`")
+        from .cmd_dev import run_dev
+
+        run_dev(dir, None, s)
+    elif dir is not None:
+        raise UsageError("--dir before a command only goes with --rm; put it after the command")
+    elif ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
 
 
 def _project_dir(dir: Optional[Path]) -> Path:

@@ -2,71 +2,51 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
-import typer
 import watchfiles
 from typer.testing import CliRunner
 
 from autonomy_cli import cmd_dev
 from autonomy_cli.deploy import Event, _with_labels
-from autonomy_cli.errors import CliError
 
 
-def _handled(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except CliError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(e.exit_code) from None
-
-    return wrapper
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
-def apps(monkeypatch):
+def app(monkeypatch, tmp_path: Path):
+    """The real `autonomy` app, with the dev loop replaced by a recorder."""
+    from autonomy_cli import main
+
     calls: list[tuple] = []
     monkeypatch.setattr(cmd_dev, "run_dev", lambda d, w, s: calls.append((d, w)))
-    seen: list[str] = []
-    app = typer.Typer(no_args_is_help=True)
-    zone_app = typer.Typer(no_args_is_help=True)
-    app.add_typer(zone_app, name="zone")
-
-    @app.callback()
-    @_handled
-    def _main() -> None:
-        seen.append("root")
-
-    @zone_app.command("list")
-    def _list() -> None:
-        typer.echo("listed")
-
-    cmd_dev.register(app, zone_app, _handled)
-    return app, calls, seen
+    monkeypatch.setenv("AUTONOMY_HOME", str(tmp_path / "home"))
+    main._settings.cache_clear()
+    yield main.app, calls
+    main._settings.cache_clear()
 
 
-def test_rm_is_a_root_option_that_runs_the_dev_loop(apps, tmp_path: Path) -> None:
-    app, calls, seen = apps
+def test_rm_is_a_root_option_that_runs_the_dev_loop(app, tmp_path: Path) -> None:
+    app, calls = app
     r = CliRunner().invoke(app, ["--rm", "--dir", str(tmp_path)])
     assert r.exit_code == 0, r.output
-    assert calls == [(tmp_path, None)] and seen == ["root"]  # the original callback still runs
+    assert calls == [(tmp_path, None)]
     r = CliRunner().invoke(app, ["dev", "--dir", str(tmp_path), "--wait", "5"])
     assert r.exit_code == 0, r.output
     assert calls[-1] == (tmp_path, 5.0)
 
 
-def test_rm_with_a_command_or_dir_alone_is_a_usage_error(apps, tmp_path: Path) -> None:
-    app, calls, _ = apps
-    r = CliRunner().invoke(app, ["--rm", "zone", "list"])
+def test_rm_with_a_command_or_dir_alone_is_a_usage_error(app, tmp_path: Path) -> None:
+    app, calls = app
+    hello = str(ROOT / "examples" / "hello")
+    r = CliRunner().invoke(app, ["--rm", "zone", "render", "--dir", hello])
     assert r.exit_code == 2 and "--rm" in r.output
-    r = CliRunner().invoke(app, ["--dir", str(tmp_path), "zone", "list"])
+    r = CliRunner().invoke(app, ["--dir", str(tmp_path), "zone", "render", "--dir", hello])
     assert r.exit_code == 2 and "only goes with --rm" in r.output
-    r = CliRunner().invoke(app, ["zone", "list"])
-    assert r.exit_code == 0 and "listed" in r.output
+    r = CliRunner().invoke(app, ["zone", "render", "--dir", hello])
+    assert r.exit_code == 0 and "main-pod--main:" in r.output
     assert calls == []
     assert "--rm" in CliRunner().invoke(app, ["--help"]).output
 
