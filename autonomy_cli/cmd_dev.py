@@ -536,17 +536,7 @@ def register(app: typer.Typer, zone_app: typer.Typer, handled: Callable[[Any], A
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Per pod instance: container state, node, live workers and the last message's time."""
-        import re
+        from .manifest import zone_name
 
-        from .manifest import load as load_manifest
-
-        s = _settings()
-        if name is None:
-            project = (dir or Path.cwd()).resolve()
-            if not project.is_dir():
-                raise UsageError(f"{project}: not a folder")
-            name = load_manifest(project).name
-        if not re.fullmatch(r"[a-z0-9]{1,10}", name):
-            raise UsageError(f"{name!r} is not a zone name (1..10 characters of a-z and 0-9)")
-        print_status(name, s, as_json)
+        print_status(zone_name(name, dir), _settings(), as_json)
 

@@ -33,7 +33,6 @@ __all__ = ["INLETS", "InletRequest", "register", "format_plain", "format_rich", 
 F = TypeVar("F", bound=Callable[..., Any])
 LOGS_PORT = 32101
 PAGE_TAIL = 1000  # lines per container a newly opened logs page starts with
-_ZONE_RE = re.compile(r"[a-z0-9]{1,10}")
 _POD_PORT = re.compile(r"([a-z0-9](?:[a-z0-9-]*[a-z0-9])?):(\d{1,5})")
 
 # colours for node tags (readable on dark and light terminals), picked by a hash of the node
@@ -60,16 +59,9 @@ def _default_handled(fn: F) -> F:
 
 
 def _zone_name(name: Optional[str], dir: Optional[Path]) -> str:
-    if name is None:
-        from .manifest import load as load_manifest
+    from .manifest import zone_name
 
-        d = (dir or Path.cwd()).resolve()
-        if not d.is_dir():
-            raise UsageError(f"{d}: not a folder")
-        name = load_manifest(d).name
-    if not _ZONE_RE.fullmatch(name):
-        raise UsageError(f"{name!r} is not a zone name (1..10 characters of a-z and 0-9)")
-    return name
+    return zone_name(name, dir)
 
 
 # --------------------------------------------------------------------------- terminal

@@ -38,10 +38,8 @@ from .plan import HTTP_PORT, ZonePlan, materialize
 from .plan import plan as make_plan
 from .settings import CliSettings
 
-__all__ = ["DeployResult", "Event", "deploy", "plan_for", "current_public_port", "remove_own_probes"]
+__all__ = ["DeployResult", "Event", "deploy", "plan_for", "current_public_port"]
 
-#: Containers labelled with this role are inlets (autonomy_cli.inlet); a deploy leaves them be.
-INLET_ROLE = "inlet"
 
 
 class Event(str):
@@ -114,16 +112,6 @@ def plan_for(
         host_cpus=float(os.cpu_count() or 1),
         public_port=public_port,
     )
-
-
-def remove_own_probes(engine: Engine, zone: str) -> None:
-    """Remove the zone's readiness probes (left by an interrupted deploy), not its inlets."""
-    try:
-        for c in engine.client.containers.list(all=True, filters={"label": f"{LABEL}zone-probe={zone}"}):
-            if c.labels.get(LABEL + "role") != INLET_ROLE:
-                c.remove(force=True)
-    except docker.errors.DockerException:
-        pass
 
 
 def _with_labels(compose: dict[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
@@ -276,7 +264,7 @@ def deploy(
             on_tick=lambda t: on_event(Event(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ... {t:.0f} s", "progress")),
         )
     finally:
-        remove_own_probes(engine, p.zone)
+        engine.remove_probes(p.zone)
     after = _app_ids(engine, p.zone)
     recreated = tuple(sorted({inst for cid, inst in after.items() if cid not in before}))
     for silent in check.silent:

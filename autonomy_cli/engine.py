@@ -38,6 +38,9 @@ __all__ = ["Engine", "ZoneSummary", "ContainerState", "NodeCheck", "pick_public_
 
 LABEL = "computer.autonomy."
 BASE_IMAGE = compose_mod.BASE_IMAGE
+#: Containers with this role are inlets (autonomy_cli.inlet): they share the probes' label,
+#: and a deploy leaves them be.
+INLET_ROLE = "inlet"
 _FROM_BASE = ("ghcr.io/build-trust/autonomy-python",)
 
 
@@ -501,10 +504,11 @@ class Engine:
         return removed
 
     def remove_probes(self, zone: str) -> None:
-        """Remove probe containers of the zone (left by an interrupted deploy)."""
+        """Remove the zone's readiness probes (left by an interrupted deploy), not its inlets."""
         try:
             for c in self.client.containers.list(all=True, filters={"label": f"{LABEL}zone-probe={zone}"}):
-                c.remove(force=True)
+                if c.labels.get(LABEL + "role") != INLET_ROLE:
+                    c.remove(force=True)
         except docker.errors.DockerException:
             pass
 

@@ -26,8 +26,7 @@ from typing import Callable
 import docker.errors
 
 from . import compose as compose_mod
-from .deploy import INLET_ROLE
-from .engine import LABEL, Engine, port_free, port_holder
+from .engine import INLET_ROLE, LABEL, Engine, port_free, port_holder
 from .errors import CliError, EngineError, PreflightError, UsageError
 from .plan import HTTP_PORT
 

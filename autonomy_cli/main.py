@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
@@ -27,7 +26,7 @@ from rich.table import Table
 from . import cluster as cluster_mod
 from . import compose as compose_mod
 from .errors import CliError, UsageError
-from .manifest import load as load_manifest
+from .manifest import zone_name
 from .settings import CliSettings
 
 app = typer.Typer(help="Run Autonomy zones on this machine with Docker Compose.", add_completion=False)
@@ -223,10 +222,7 @@ def zone_delete(
     from .engine import Engine
 
     s = _settings()
-    if name is None:
-        name = load_manifest(_project_dir(dir)).name
-    if not re.fullmatch(r"[a-z0-9]{1,10}", name):
-        raise UsageError(f"{name!r} is not a zone name (1..10 characters of a-z and 0-9)")
+    name = zone_name(name, dir)
     engine = Engine()
     removed = engine.delete(name, s.zone_dir(name))
     n_images = engine.remove_images(name) if images else 0

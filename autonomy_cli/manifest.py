@@ -71,9 +71,10 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ManifestError, Problem
+from .errors import ManifestError, Problem, UsageError
 
 __all__ = [
+    "zone_name",
     "MANIFEST_FILE",
     "SECRETS_FILE",
     "MAX_CLONES",
@@ -782,3 +783,16 @@ def load(project_dir: Path) -> Manifest:
     if problems or secret_problems or manifest is None:
         raise ManifestError(problems + secret_problems)
     return manifest
+
+
+def zone_name(name: str | None, project_dir: Path | None) -> str:
+    """The zone a command acts on: ``name`` as given, else the one in the project's
+    autonomy.yaml (``project_dir`` or the current folder). UsageError if not a zone name."""
+    if name is None:
+        d = (project_dir or Path.cwd()).resolve()
+        if not d.is_dir():
+            raise UsageError(f"{d}: not a folder")
+        name = load(d).name
+    if not _ZONE_RE.match(name):
+        raise UsageError(f"{name!r} is not a zone name (1..10 characters of a-z and 0-9)")
+    return name
