@@ -44,8 +44,9 @@ async def main(node):
     info(f"remote workers reached: {ok}/{n}; listed: {len(await runner.list_workers())}")
 
     await runner.start_worker("recorder", Recorder())
+    pad = " " * 2048  # 20 MB in all: more than socket buffers hold, whatever the timing
     for i in range(n):
-        await runner.send_message("recorder", str(i))
+        await runner.send_message("recorder", f"{i}{pad}")
     info(f"fire-and-forget order: {await runner.send_and_receive('recorder', 'report', timeout=60)}")
     replies = await asyncio.gather(*(runner.send_and_receive("recorder", str(i), timeout=60) for i in range(n)))
     assert replies == [str(i) for i in range(n)]
