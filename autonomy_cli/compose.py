@@ -8,7 +8,8 @@ without a ``version`` key) and for Compose v2.
 The mapping, for a zone ``hello`` with pod ``main-pod`` (container ``main``)::
 
     networks:
-      zone:                      # the zone's own bridge network, named autonomy-hello
+      zone:                      # the zone's own bridge network, autonomy-hello (external:
+                                 # created by the engine with the zone's labels)
     services:
       main-pod:                  # infra: owns the pod's network namespace (the "pause" container)
         hostname: main-pod       # other pods reach this pod by its instance name
@@ -21,7 +22,8 @@ The mapping, for a zone ``hello`` with pod ``main-pod`` (container ``main``)::
         env_file: <state>/secrets/main-pod--main.env # secret values only ever live there
         volumes: roster.json and this node's key file, read-only
 
-Every service, and the network, carries ``computer.autonomy.*`` labels (:data:`LABEL`):
+Every service (and the network, see :func:`network_labels`) carries
+``computer.autonomy.*`` labels (:data:`LABEL`):
 Docker itself is the record of what is deployed. ``cpus``/``mem_limit`` come from the
 pod's size (already clamped by the planner); published ports bind to 127.0.0.1 only.
 Every ``$`` coming from user text is doubled, so Compose never interpolates it.
@@ -74,6 +76,7 @@ __all__ = [
     "NETWORK_KEY",
     "ROSTER_MOUNT",
     "dump",
+    "network_labels",
     "network_name",
     "project_name",
     "render",
@@ -115,6 +118,11 @@ def network_name(zone: str) -> str:
 def service_name(instance: str, container: str) -> str:
     """``<instance>--<container>``: unambiguous, as names cannot contain ``--``."""
     return f"{instance}--{container}"
+
+
+def network_labels(plan: ZonePlan) -> dict[str, str]:
+    """The labels of the zone's network (created by the engine, external to Compose)."""
+    return _labels(plan)
 
 
 def _labels(plan: ZonePlan, inst: InstancePlan | None = None, node: NodePlan | None = None) -> dict[str, str]:
@@ -222,13 +230,9 @@ def render(plan: ZonePlan) -> dict[str, Any]:
             if build:
                 built.add(node.image)
             services[service_name(inst.name, node.container)] = _app(plan, inst, node, build=build)
-    networks = {
-        NETWORK_KEY: {
-            "name": network_name(plan.zone),
-            "driver": "bridge",
-            "labels": _labels(plan),
-        }
-    }
+    # the engine creates the network (labelled, before Compose starts) so that the
+    # readiness probe can join it while Compose is still starting: see Engine.up
+    networks = {NETWORK_KEY: {"name": network_name(plan.zone), "external": True}}
     return _escape({"services": services, "networks": networks})
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import docker.errors
+from docker.models.containers import Container
 
 from . import cluster as cluster_mod
 from . import compose as compose_mod
@@ -36,6 +37,7 @@ from .manifest import Manifest
 from .manifest import load as load_manifest
 from .plan import HTTP_PORT, ZonePlan, materialize
 from .plan import plan as make_plan
+from .readiness import Probe
 from .settings import CliSettings
 
 __all__ = ["DeployResult", "Event", "deploy", "plan_for", "current_public_port"]
@@ -71,6 +73,7 @@ class DeployResult:
     portals: tuple[str, ...]  # "127.0.0.1:32102 -> pod:7000"
     enrolled: str | None  # cluster id, when this deploy enrolled the machine
     wait: float
+    probe: str = "none"  # where the readiness pings left from: "host", "container" or "none"
     elapsed: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -86,9 +89,9 @@ def _host_memory() -> int:
         return 0
 
 
-def current_public_port(engine: Engine, zone: str) -> int | None:
-    """The host port the zone's running public pod publishes 8000 on, if any."""
-    for c in engine.containers(zone):
+def current_public_port(containers: Iterable[Container]) -> int | None:
+    """The host port a zone's public pod publishes 8000 on, given the zone's containers."""
+    for c in containers:
         if c.labels.get(LABEL + "role") != "infra":
             continue
         for cport, bindings in (c.attrs.get("HostConfig", {}).get("PortBindings") or {}).items():
@@ -115,12 +118,12 @@ def plan_for(
 
 
 def _with_labels(compose: dict[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
-    """Add ``labels`` to every service and network of a rendered Compose dict."""
+    """Add ``labels`` to every service of a rendered Compose dict (the network is the
+    engine's: it gets them from :meth:`Engine.up`)."""
     if not labels:
         return compose
-    for section in ("services", "networks"):
-        for item in compose.get(section, {}).values():
-            item.setdefault("labels", {}).update({k: str(v).replace("$", "$$") for k, v in labels.items()})
+    for item in compose.get("services", {}).values():
+        item.setdefault("labels", {}).update({k: str(v).replace("$", "$$") for k, v in labels.items()})
     return compose
 
 
@@ -133,13 +136,9 @@ def _resolve_pods(manifest: Manifest, only_pods: Iterable[str]) -> set[str]:
     return wanted
 
 
-def _app_ids(engine: Engine, zone: str) -> dict[str, str]:
-    """container id -> pod instance, for the zone's app containers."""
-    return {
-        c.id: c.labels.get(LABEL + "instance", "")
-        for c in engine.containers(zone)
-        if c.labels.get(LABEL + "role") == "app"
-    }
+def _app_ids(containers: Iterable[Container]) -> dict[str, str]:
+    """container id -> pod instance, for a zone's app containers."""
+    return {c.id: c.labels.get(LABEL + "instance", "") for c in containers if c.labels.get(LABEL + "role") == "app"}
 
 
 def _image_id(engine: Engine, tag: str) -> str | None:
@@ -186,7 +185,8 @@ def deploy(
         on_event(Event(f"Enrolled cluster {c.id} (identity in {settings.home})"))
     engine = engine or Engine()
     client = engine.client
-    before = _app_ids(engine, manifest.name)
+    existing = engine.containers(manifest.name)  # one listing serves every "before" question
+    before = _app_ids(existing)
     if pods is not None and not before:
         pods = None  # nothing runs yet: a partial deploy is a whole one
     warnings: list[str] = []
@@ -198,7 +198,7 @@ def deploy(
     outlet_ports = [o.inlet_from for pod in manifest.pods for o in pod.outlets]
     public_port = settings.public_port
     if manifest.public_pod is not None:
-        current = current_public_port(engine, manifest.name)
+        current = current_public_port(existing)
         if current is not None and settings.public_port <= current < settings.public_port + 200 and current not in outlet_ports:
             public_port = current  # keep the zone's endpoint where it is
         else:
@@ -230,28 +230,50 @@ def deploy(
         dataclasses.replace(p, builds=builds), on_line=lambda tag, line: on_event(Event(f"{tag}: {line[:100]}", "progress"))
     )
     changed = tuple(tag for tag, iid in built.items() if old_ids.get(tag) != iid)
-    on_event(Event(f"built {len(builds)} image(s): {', '.join(b.tag for b in builds) or '-'}"))
+    on_event(
+        Event(
+            f"{len(builds)} image(s) ready: {', '.join(b.tag for b in builds) or '-'}"
+            + (f" (changed: {', '.join(changed)})" if changed else (" (none changed)" if builds else ""))
+        )
+    )
 
     materialize(p)
     compose_text = compose_mod.dump(_with_labels(compose_mod.render(p), labels or {}))
     targets = [n for n in p.nodes() if expects_node(n) and (pods is None or n.pod in pods)]
     nodes = [n.name for n in targets]
     deadline = wait if wait is not None else settings.deploy_wait
-    baseline = engine.restart_counts(p.zone)
-    probe: list[Any] = []
+    baseline = engine.restart_counts(p.zone, existing)
+    probe: list[Probe] = []
+    engine.ensure_network(p, labels or {})
+    way = engine.probe_way(p.zone, settings.probe) if nodes else "none"
+
+    def start_probe() -> None:
+        probe.append(engine.start_probe(p, nodes, deadline, old_apps=before, way=way))
+
+    def follow_probe() -> None:
+        try:
+            probe[0].poll(compose_done=False)
+        except EngineError:
+            pass  # raised again, after Compose, by finish_probe
+
+    # the probe starts before Compose's containers when it cannot be fooled by an old
+    # container answering for its successor: from the host (it knows which containers
+    # are new), or on a zone with no app container yet
+    early = bool(nodes) and services is None and (way == "host" or not before)
     try:
         on_event(Event(f"Starting zone {p.zone} ..." if services is None else f"Recreating {', '.join(services)} ...", "step"))
         if services is None:
-            # the probe starts as soon as the network exists, while containers still start
             engine.up(
                 p,
                 compose_text,
-                on_network=(lambda: probe.append(engine.start_probe(p, nodes, deadline))) if nodes else None,
+                labels=labels or {},
+                on_network=start_probe if early else None,
+                while_up=follow_probe if early else None,
             )
         else:
             _up_services(engine, p, compose_text, services)
-            if nodes:  # after `up`: an old container must not answer for its successor
-                probe.append(engine.start_probe(p, nodes, deadline))
+        if nodes and not probe:
+            start_probe()
         healed = engine.heal_pods(p.zone)
         if healed:
             on_event(Event(f"restarted {', '.join(healed)}: their pod's infra container had restarted"))
@@ -264,9 +286,14 @@ def deploy(
             on_tick=lambda t: on_event(Event(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ... {t:.0f} s", "progress")),
         )
     finally:
+        for started in probe:
+            started.close()  # done already, unless the deploy failed on the way
         engine.remove_probes(p.zone)
-    after = _app_ids(engine, p.zone)
+    after = _app_ids(check.containers)
     recreated = tuple(sorted({inst for cid, inst in after.items() if cid not in before}))
+    if nodes:
+        source = "this host" if way == "host" else "a container on the zone's network"
+        on_event(Event(f"{len(check.answered)} of {len(nodes)} node(s) answered an encrypted ping from {source}"))
     for silent in check.silent:
         warn(f"node {silent} did not answer within {deadline:g} s (is Node.start called?)")
     urls = (f"http://127.0.0.1:{p.public_port}",) if p.public_port is not None else ()
@@ -286,11 +313,12 @@ def deploy(
         answered=dict(check.answered),
         silent=tuple(check.silent),
         healed=tuple(healed),
-        states=tuple(engine.states(p.zone)),
+        states=tuple(engine.states(p.zone, check.containers)),
         urls=urls,
         portals=portals,
         enrolled=c.id if created else None,
         wait=deadline,
+        probe=way,
         elapsed=time.monotonic() - t0,
         warnings=tuple(warnings),
     )

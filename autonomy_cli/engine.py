@@ -16,15 +16,18 @@ prints; progress goes to callbacks.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import docker
 import docker.errors
@@ -33,6 +36,7 @@ from docker.models.containers import Container
 from . import compose as compose_mod
 from .errors import BuildError, DeployFailed, EngineError, PreflightError
 from .plan import NodePlan, ZonePlan
+from .readiness import ContainerProbe, HostProbe, Probe, host_reaches
 
 __all__ = ["Engine", "ZoneSummary", "ContainerState", "NodeCheck", "pick_public_port", "port_holder", "port_free"]
 
@@ -154,6 +158,8 @@ class NodeCheck:
 
     answered: dict[str, dict[str, float]] = field(default_factory=dict)
     silent: tuple[str, ...] = ()
+    #: the zone's containers as the last liveness check saw them (all alive)
+    containers: tuple[Container, ...] = ()
 
 
 def _state(c: Container) -> ContainerState:
@@ -192,6 +198,53 @@ def expects_node(node: NodePlan) -> bool:
         if len(words) >= 2 and words[0].upper() == "FROM":
             return words[1].split(":")[0].split("@")[0] in _FROM_BASE
     return False
+
+
+def _from_lines(dockerfile: str) -> list[tuple[str, str]]:
+    """(image, stage alias) of each FROM instruction of a Dockerfile."""
+    found = []
+    for line in dockerfile.splitlines():
+        words = [w for w in line.split() if not w.startswith("--")]
+        if len(words) >= 2 and words[0].upper() == "FROM":
+            alias = words[3] if len(words) >= 4 and words[2].upper() == "AS" else ""
+            found.append((words[1], alias))
+    return found
+
+
+def _labelled_dockerfile(context: Path, labels: dict[str, str], folder: Path) -> Path | None:
+    """A copy of ``context``'s Dockerfile, in ``folder``, ending with one LABEL instruction;
+    None when the context has no readable Dockerfile (Docker then says what is wrong)."""
+    try:
+        text = (context / "Dockerfile").read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    line = "LABEL " + " ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())
+    path = folder / "Dockerfile"
+    path.write_text(text.rstrip("\n") + "\n" + line + "\n")
+    return path
+
+
+def _context_files(context: Path) -> bytes:
+    """A digest of the files Docker would be sent for ``context`` (.dockerignore applied)."""
+    import docker.utils.build as dbuild
+
+    exclude: list[str] = []
+    ignore = context / ".dockerignore"
+    if ignore.exists():
+        exclude = [ln.strip() for ln in ignore.read_text().splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    h = hashlib.sha256()
+    for rel in sorted(dbuild.exclude_paths(str(context), exclude, dockerfile="Dockerfile")):
+        path = context / rel
+        st = path.lstat()
+        h.update(rel.encode(errors="surrogateescape") + b"\0" + oct(st.st_mode).encode() + b"\0")
+        if path.is_symlink():
+            h.update(os.readlink(path).encode(errors="surrogateescape"))
+        elif path.is_file():
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        h.update(b"\0")
+    return h.digest()
 
 
 # --------------------------------------------------------------------------- engine
@@ -270,57 +323,153 @@ class Engine:
     # ------------------------------------------------------------------ images
 
     def build(self, plan: ZonePlan, on_line: Callable[[str, str], None] | None = None) -> dict[str, str]:
-        """Build each local image of the zone; returns tag -> image id."""
+        """Build each local image of the zone; returns tag -> image id.
+
+        An image is not sent to Docker again when its tag already carries the digest of
+        what would be built (the context's files, the ids of the images it is FROM, its
+        labels): Docker's build cache would answer the same, only slower.
+        """
         ids: dict[str, str] = {}
         for b in plan.builds:
             lines: list[str] = []
+            labels = {LABEL + "cluster": plan.cluster, LABEL + "zone": plan.zone, LABEL + "image": b.tag}
+            digest = self._context_digest(b.context, labels)
+            if digest is not None:
+                current = self._image_attrs(b.tag)
+                if current is not None and (current.get("Config") or {}).get("Labels", {}).get(LABEL + "context") == digest:
+                    ids[b.tag] = current["Id"]
+                    if on_line is not None:
+                        on_line(b.tag, "up to date (same context, same base)")
+                    continue
+                labels[LABEL + "context"] = digest
             try:
-                stream = self.client.api.build(
-                    path=str(b.context),
-                    tag=b.tag,
-                    rm=True,
-                    forcerm=True,
-                    decode=True,
-                    labels={LABEL + "cluster": plan.cluster, LABEL + "zone": plan.zone, LABEL + "image": b.tag},
-                )
-                for chunk in stream:
-                    if "error" in chunk:
-                        lines.append(str(chunk["error"]).rstrip())
-                        raise BuildError(b.tag, str(b.context), lines)
-                    text = str(chunk.get("stream", "")).rstrip()
-                    for line in text.splitlines():
-                        if line.strip():
-                            lines.append(line)
-                            if on_line is not None:
-                                on_line(b.tag, line)
+                with tempfile.TemporaryDirectory(prefix="autonomy-build-") as tmp:
+                    # the labels go on as one LABEL instruction appended to the user's
+                    # Dockerfile (sent beside the context, which is left as it is): the
+                    # API's `labels` would add one build step, one container, per label
+                    dockerfile = _labelled_dockerfile(b.context, labels, Path(tmp))
+                    stream = self.client.api.build(
+                        path=str(b.context),
+                        dockerfile=str(dockerfile) if dockerfile is not None else None,
+                        tag=b.tag,
+                        rm=True,
+                        forcerm=True,
+                        decode=True,
+                        labels=labels if dockerfile is None else None,
+                    )
+                    for chunk in stream:
+                        if "error" in chunk:
+                            lines.append(str(chunk["error"]).rstrip())
+                            raise BuildError(b.tag, str(b.context), lines)
+                        text = str(chunk.get("stream", "")).rstrip()
+                        for line in text.splitlines():
+                            if line.strip():
+                                lines.append(line)
+                                if on_line is not None:
+                                    on_line(b.tag, line)
             except docker.errors.APIError as e:
                 raise BuildError(b.tag, str(b.context), [*lines, str(e.explanation or e)]) from None
             ids[b.tag] = self.client.images.get(b.tag).id
         return ids
 
+    def _image_attrs(self, ref: str) -> dict[str, Any] | None:
+        try:
+            attrs: dict[str, Any] = self.client.api.inspect_image(ref)
+            return attrs
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.DockerException as e:
+            raise EngineError(f"cannot read image {ref}: {e}") from None
+
+    def _context_digest(self, context: Path, labels: dict[str, str]) -> str | None:
+        """What a build of ``context`` depends on, hashed; None when that cannot be known
+        (a FROM image that is not here, or named through a build argument)."""
+        try:
+            text = (context / "Dockerfile").read_text()
+        except OSError:
+            return None
+        parents: list[str] = []
+        stages: set[str] = set()
+        for ref, alias in _from_lines(text):
+            if "$" in ref:
+                return None
+            if ref.lower() != "scratch" and ref not in stages:
+                attrs = self._image_attrs(ref)
+                if attrs is None:
+                    return None
+                parents.append(f"{ref}={attrs['Id']}")
+            if alias:
+                stages.add(alias)
+        try:
+            files = _context_files(context)
+        except OSError:
+            return None
+        h = hashlib.sha256()
+        for item in (*parents, *(f"{k}={v}" for k, v in sorted(labels.items()))):
+            h.update(item.encode() + b"\0")
+        h.update(files)
+        return h.hexdigest()
+
     # ------------------------------------------------------------------ zones
 
-    def up(self, plan: ZonePlan, compose_text: str, on_network: Callable[[], None] | None = None) -> None:
-        """Apply the Compose file (``up -d --remove-orphans``). ``on_network`` is called
-        once, as soon as the zone's network exists, while the containers still start."""
+    def ensure_network(self, plan: ZonePlan, labels: Mapping[str, str] | None = None) -> None:
+        """Create the zone's bridge network (labelled) unless it exists; Compose treats it
+        as external. A network of that name that is not this zone's is an error."""
+        name = compose_mod.network_name(plan.zone)
+        try:
+            try:
+                found = self.client.api.inspect_network(name)
+            except docker.errors.NotFound:
+                found = None
+            if found is not None and found.get("Name") == name:
+                owner = (found.get("Labels") or {}).get(LABEL + "zone")
+                if owner != plan.zone:
+                    raise EngineError(f"a Docker network named {name} exists and is not zone {plan.zone}'s; remove it first")
+                return
+            self.client.api.create_network(
+                name, driver="bridge", labels={**compose_mod.network_labels(plan), **dict(labels or {})}, check_duplicate=True
+            )
+        except docker.errors.DockerException as e:
+            raise EngineError(f"cannot create network {name}: {e}") from None
+
+    def up(
+        self,
+        plan: ZonePlan,
+        compose_text: str,
+        on_network: Callable[[], None] | None = None,
+        labels: Mapping[str, str] | None = None,
+        while_up: Callable[[], None] | None = None,
+    ) -> None:
+        """Apply the Compose file (``up -d --remove-orphans``) on the zone's network.
+
+        The network is created first (:meth:`ensure_network`, with ``labels`` added);
+        ``on_network`` is then called once, and ``while_up`` every 50 ms, while Compose
+        starts the containers (the readiness probe starts and follows them meanwhile).
+        """
         plan.compose_file.write_text(compose_text)
+        self.ensure_network(plan, labels)
         cmd = [*self.compose_command(), "-p", compose_mod.project_name(plan.zone), "-f", str(plan.compose_file)]
         proc = subprocess.Popen(
             [*cmd, "up", "-d", "--no-build", "--remove-orphans"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        network = compose_mod.network_name(plan.zone)
-        while on_network is not None and proc.poll() is None:
-            if self.client.networks.list(names=[network]):
+        out: dict[str, str] = {}
+        drain = threading.Thread(target=lambda: out.update(zip(("stdout", "stderr"), proc.communicate())), daemon=True)
+        drain.start()
+        try:
+            if on_network is not None:
                 on_network()
-                on_network = None
-            else:
-                time.sleep(0.05)
-        stdout, stderr = proc.communicate()
+            while while_up is not None and drain.is_alive():
+                while_up()
+                drain.join(0.05)
+        except BaseException:
+            proc.kill()
+            drain.join()
+            raise
+        drain.join()
+        stdout, stderr = out.get("stdout", ""), out.get("stderr", "")
         if proc.returncode != 0:
             tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
             raise EngineError(f"`{' '.join(self.compose_command())} up` failed:\n{tail}")
-        if on_network is not None:
-            on_network()
 
     def containers(self, zone: str, *, all: bool = True) -> list[Container]:
         try:
@@ -328,8 +477,10 @@ class Engine:
         except docker.errors.DockerException as e:
             raise EngineError(f"cannot list containers: {e}") from None
 
-    def states(self, zone: str) -> list[ContainerState]:
-        return sorted((_state(c) for c in self.containers(zone)), key=lambda s: (s.pod, s.clone, s.role != "infra", s.container))
+    def states(self, zone: str, containers: Iterable[Container] | None = None) -> list[ContainerState]:
+        """The zone's containers (or ``containers``, already listed) by pod, clone, infra first."""
+        found = self.containers(zone) if containers is None else containers
+        return sorted((_state(c) for c in found), key=lambda s: (s.pod, s.clone, s.role != "infra", s.container))
 
     def heal_pods(self, zone: str) -> list[str]:
         """compose#8918: restart app containers that started before their pod's infra."""
@@ -356,52 +507,46 @@ class Engine:
         except docker.errors.DockerException:
             return []
 
-    def start_probe(self, plan: ZonePlan, nodes: list[str], timeout: float) -> Container:
-        """Start the zone's probe: it pings every named node until all answer or ``timeout``."""
-        return self.client.containers.run(
-            BASE_IMAGE,
-            ["python3", "-m", "autonomy.probe", "--wait", str(timeout), "--names", ",".join(nodes)],
-            detach=True,
-            network=compose_mod.network_name(plan.zone),
-            environment={
-                "NODE": plan.probe_name,
-                "CLUSTER": plan.cluster,
-                "ZONE": plan.zone,
-                "AUTONOMY_ROSTER": compose_mod.ROSTER_MOUNT,
-                "AUTONOMY_KEY": compose_mod.KEY_MOUNT,
-                "AUTONOMY_HTTP_PORT": "0",
-            },
-            volumes={
-                str(plan.roster_file): {"bind": compose_mod.ROSTER_MOUNT, "mode": "ro"},
-                str(plan.probe_key_file): {"bind": compose_mod.KEY_MOUNT, "mode": "ro"},
-            },
-            labels={LABEL + "cluster": plan.cluster, LABEL + "zone-probe": plan.zone},
-            mem_limit="128m",
-        )
+    def probe_way(self, zone: str, setting: str = "auto") -> str:
+        """"host" or "container": how readiness pings reach the zone (see start_probe)."""
+        if setting in ("host", "container"):
+            return setting
+        return "host" if host_reaches(self.client, compose_mod.network_name(zone)) else "container"
+
+    def start_probe(
+        self, plan: ZonePlan, nodes: list[str], timeout: float, old_apps: Iterable[str] = (), way: str = "auto"
+    ) -> Probe:
+        """Start pinging ``nodes`` (see :mod:`autonomy_cli.readiness`): from this host when
+        ``way`` is "host", or "auto" and the host reaches the zone's network; else from a
+        container. ``old_apps``: ids of app containers that ran before this deploy."""
+        if self.probe_way(plan.zone, way) == "host":
+            return HostProbe(self, plan, nodes, timeout, old_apps)
+        try:
+            return ContainerProbe(self, plan, nodes, timeout)
+        except docker.errors.DockerException as e:
+            raise EngineError(f"cannot start the readiness probe: {e}") from None
 
     def finish_probe(
         self,
         plan: ZonePlan,
-        probe: Container | None,
+        probe: Probe | None,
         timeout: float,
         baseline: dict[str, int],
         on_tick: Callable[[float], None] | None = None,
     ) -> NodeCheck:
         """Wait for the probe's verdict: which nodes answered an encrypted ping.
 
-        Fails at once (DeployFailed) when any container of the zone stops meanwhile.
-        The probe container is removed in every case.
+        Fails at once (DeployFailed) when any container of the zone stops meanwhile. The
+        probe is closed (its container removed) in every case.
         """
         try:
-            self._check_alive(plan.zone, baseline)
             if probe is None:
-                return NodeCheck()
+                return NodeCheck(containers=tuple(self._check_alive(plan.zone, baseline)))
+            self._check_alive(plan.zone, baseline)
             start = time.monotonic()
             checked = start
-            while True:
-                probe.reload()
-                if probe.status in ("exited", "dead"):
-                    break
+            while (verdict := probe.poll(compose_done=True)) is None:
+                time.sleep(0.02)
                 now = time.monotonic()
                 if now - checked > 0.5:
                     self._check_alive(plan.zone, baseline)
@@ -410,27 +555,20 @@ class Engine:
                     on_tick(now - start)
                 if now - start > timeout + 30:
                     raise EngineError("the readiness probe did not finish")
-                time.sleep(0.05)
-            out = probe.logs(stdout=True, stderr=False).decode(errors="replace").strip().splitlines()
-            try:
-                data = json.loads(out[-1])
-            except (IndexError, ValueError):
-                raise EngineError("the readiness probe failed:\n" + "\n".join(self.logs(probe, 20))) from None
-            self._check_alive(plan.zone, baseline)
-            return NodeCheck(answered=data["answered"], silent=tuple(data["silent"]))
+            seen = self._check_alive(plan.zone, baseline)
+            return NodeCheck(answered=verdict["answered"], silent=tuple(verdict["silent"]), containers=tuple(seen))
         finally:
             if probe is not None:
-                try:
-                    probe.remove(force=True)
-                except docker.errors.DockerException:
-                    pass
+                probe.close()
 
-    def restart_counts(self, zone: str) -> dict[str, int]:
+    def restart_counts(self, zone: str, containers: Iterable[Container] | None = None) -> dict[str, int]:
         """Each container's restart count now (to tell new crashes from old ones)."""
-        return {c.name: int(c.attrs.get("RestartCount", 0) or 0) for c in self.containers(zone)}
+        found = self.containers(zone) if containers is None else containers
+        return {c.name: int(c.attrs.get("RestartCount", 0) or 0) for c in found}
 
-    def _check_alive(self, zone: str, baseline: dict[str, int]) -> None:
-        for c in self.containers(zone):
+    def _check_alive(self, zone: str, baseline: dict[str, int]) -> list[Container]:
+        found = self.containers(zone)
+        for c in found:
             state = c.attrs.get("State", {})
             code = state.get("ExitCode", "?")
             restarts = int(c.attrs.get("RestartCount", 0) or 0) - baseline.get(c.name, 0)
@@ -438,6 +576,7 @@ class Engine:
                 raise DeployFailed(c.name, f"stopped (exit code {code})", self.logs(c, 20))
             if state.get("Restarting") or restarts > 0:
                 raise DeployFailed(c.name, f"crashed and was restarted (last exit code {code})", self.logs(c, 20))
+        return found
 
     # ------------------------------------------------------------------ listing
 

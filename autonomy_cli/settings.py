@@ -9,6 +9,10 @@ variable                   default            meaning
                                               ``auto``, ``online`` or ``offline``
 ``AUTONOMY_PUBLIC_PORT``   ``32100``          first port tried for the public pod's HTTP
 ``AUTONOMY_DEPLOY_WAIT``   ``120``            seconds ``zone deploy`` waits for every node
+``AUTONOMY_PROBE``         ``auto``           where readiness pings leave from: ``host``,
+                                              ``container`` (a throwaway container on the
+                                              zone's network), ``auto`` (host when it
+                                              reaches the zone's network)
 =========================  =================  ================================================
 """
 
@@ -24,6 +28,7 @@ from .errors import UsageError
 __all__ = ["CliSettings"]
 
 BaseSource = Literal["auto", "online", "offline"]
+ProbeWay = Literal["auto", "host", "container"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class CliSettings:
     base_source: BaseSource
     public_port: int
     deploy_wait: float
+    probe: ProbeWay = "auto"
 
     @property
     def zones_dir(self) -> Path:
@@ -54,4 +60,13 @@ class CliSettings:
             raise UsageError(f"AUTONOMY_PUBLIC_PORT / AUTONOMY_DEPLOY_WAIT: {e}") from None
         if not 1024 <= port <= 65535:
             raise UsageError(f"AUTONOMY_PUBLIC_PORT: expected 1024..65535, got {port}")
-        return cls(home=home, base_source=cast(BaseSource, source), public_port=port, deploy_wait=wait)
+        probe = (env.get("AUTONOMY_PROBE") or "auto").lower()
+        if probe not in ("auto", "host", "container"):
+            raise UsageError(f"AUTONOMY_PROBE: expected auto, host or container, got {probe!r}")
+        return cls(
+            home=home,
+            base_source=cast(BaseSource, source),
+            public_port=port,
+            deploy_wait=wait,
+            probe=cast(ProbeWay, probe),
+        )

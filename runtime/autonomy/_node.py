@@ -308,6 +308,8 @@ class Node:
         self._corr = itertools.count(1)
         self._deadlines = _Deadlines(self._loop)
         self._peers: dict[str, _Peer] = {}
+        #: where to reach a peer instead of its roster endpoint (a probe outside the zone's network)
+        self._endpoints: dict[str, str] = {}
         self._started_at = self._loop.time()
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -590,11 +592,15 @@ class Node:
         sock.sndhwm = s.hwm
         sock.rcvhwm = s.hwm
         sock.linger = 200
-        sock.setsockopt(zmq.RECONNECT_IVL, 50)  # peers that are still starting are found fast
-        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 250)
+        if self._self_entry is not None and self._self_entry.role == "probe":
+            # the readiness probe waits for nodes that are starting: retry often, no backoff
+            sock.setsockopt(zmq.RECONNECT_IVL, 20)
+        else:
+            sock.setsockopt(zmq.RECONNECT_IVL, 50)  # peers that are still starting are found fast
+            sock.setsockopt(zmq.RECONNECT_IVL_MAX, 250)
         sock.setsockopt(zmq.HEARTBEAT_IVL, 5000)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 15000)
-        sock.connect(entry.endpoint)
+        sock.connect(self._endpoints.get(name, entry.endpoint))
         channel = Channel(sock, self._loop, lambda _, frames, n=name: self._on_dealer(n, frames), label=f"peer {name}")
         monitor = HandshakeMonitor(sock, self._loop, f"peer {name}", on_disconnect=lambda n=name: self._peer_lost(n))
         peer = self._peers[name] = _Peer(name, channel, monitor)

@@ -1,13 +1,19 @@
 """``python -m autonomy.probe``: does every node of the zone answer an encrypted ping?
 
-Run by ``autonomy zone deploy`` in a throwaway container on the zone's network, with the
-zone's *probe* identity (a roster entry with ``"role": "probe"``: admitted by every
-node's ZAP handler, never returned by ``Zone.nodes``). Prints one JSON object::
+``autonomy zone deploy`` uses the zone's *probe* identity (a roster entry with ``"role":
+"probe"``: admitted by every node's ZAP handler, never returned by ``Zone.nodes``) to
+learn when every node is up. It pings in one of two ways:
+
+* from the host, through :func:`ping_all` with ``endpoints``: when the host reaches the
+  zone's bridge network, each node is pinged at its pod's address as soon as the engine
+  publishes it (no container to start);
+* in a throwaway container on the zone's network (``python -m autonomy.probe``), by the
+  nodes' names. It prints one JSON object::
 
     {"answered": {"<node>": {"ms": 1.9, "workers": 2}, ...}, "silent": ["<node>", ...]}
 
-and exits 0 once every node named (default: every node of the roster) has answered, or
-when ``--wait`` seconds have passed (exit 1, the silent ones listed).
+  and exits 0 once every node named (default: every node of the roster) has answered,
+  or when ``--wait`` seconds have passed (exit 1, the silent ones listed).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import asyncio
 import json
 import sys
 import time
+from typing import Any, Callable, Mapping
 
 from ._errors import MessagingError
 from ._logging import configure
@@ -24,29 +31,59 @@ from ._node import Node
 from ._settings import Settings
 from ._wire import Kind
 
-__all__: list[str] = []
+__all__ = ["ping_all"]
 
 
-async def _probe(names: list[str] | None, wait: float) -> dict[str, object]:
-    node = Node(Settings.from_env())
+async def ping_all(
+    settings: Settings,
+    names: list[str] | None,
+    wait: float,
+    *,
+    endpoints: Mapping[str, str] | None = None,
+    on_verdict: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Ping each named node of the roster (all when ``names`` is None) until it answers
+    or ``wait`` seconds have passed; return ``{"answered": {...}, "silent": [...]}``.
+
+    ``settings`` name the probe identity (roster and key files). With ``endpoints``, a
+    node is reached at ``endpoints[name]`` instead of its roster endpoint, and is not
+    pinged before that key appears (the mapping may be filled in by another thread
+    meanwhile). ``on_verdict`` sees the result before the sockets close.
+    """
+    node = Node(settings)
     await node._open()
     assert node.roster is not None
     targets = [e.name for e in node.roster.nodes if e.role == "node" and (names is None or e.name in names)]
     answered: dict[str, dict[str, float | int]] = {}
+    deadline = time.monotonic() + wait
 
     async def ping(name: str) -> None:
+        if endpoints is not None:
+            while name not in endpoints:
+                if time.monotonic() >= deadline:
+                    return
+                await asyncio.sleep(0.02)
+            node._endpoints[name] = endpoints[name]
         t = time.perf_counter()
         try:
-            info = json.loads(await node._request(name, Kind.PING, "", b"", wait))
+            info = json.loads(await node._request(name, Kind.PING, "", b"", max(0.001, deadline - time.monotonic())))
         except MessagingError:
             return
         answered[name] = {"ms": round((time.perf_counter() - t) * 1000, 2), "workers": int(info.get("workers", 0))}
 
     try:
         await asyncio.gather(*(ping(n) for n in targets))
+        result: dict[str, Any] = {"answered": answered, "silent": [n for n in targets if n not in answered]}
+        if on_verdict is not None:
+            on_verdict(result)
     finally:
         await node._close()
-    return {"answered": answered, "silent": [n for n in targets if n not in answered]}
+    return result
+
+
+def _print(result: dict[str, Any]) -> None:
+    # the verdict leaves before the sockets close: the deploy reads it from the log stream
+    print(json.dumps(result), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     configure("WARNING")
     names = [n for n in args.names.split(",") if n] or None
-    result = asyncio.run(_probe(names, args.wait))
-    print(json.dumps(result), flush=True)
+    result = asyncio.run(ping_all(Settings.from_env(), names, args.wait, on_verdict=_print))
     return 0 if not result["silent"] else 1
 
 

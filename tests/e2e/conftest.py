@@ -70,8 +70,8 @@ def cli(autonomy_home, cold_engine):
     import subprocess
     import sys
 
-    def run(*args: str, cwd=None, timeout: float = 600):
-        env = dict(os.environ, AUTONOMY_HOME=str(autonomy_home), COLUMNS="200", NO_COLOR="1")
+    def run(*args: str, cwd=None, timeout: float = 600, env: dict[str, str] | None = None):
+        env = dict(os.environ, AUTONOMY_HOME=str(autonomy_home), COLUMNS="200", NO_COLOR="1", **(env or {}))
         return subprocess.run(
             [sys.executable, "-m", "autonomy_cli.main", *args],
             cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
@@ -87,4 +87,5 @@ def leftovers(client, zone: str) -> list[str]:
         [f"container {c.name}" for c in client.containers.list(all=True, filters=f)]
         + [f"network {n.name}" for n in client.networks.list(filters=f)]
         + [f"volume {v.name}" for v in client.volumes.list(filters=f)]
+        + [f"probe {c.name}" for c in client.containers.list(all=True, filters={"label": f"{ZONE_LABEL}-probe={zone}"})]
     )

@@ -97,6 +97,46 @@ def test_hello_deploys_answers_on_32100_and_is_deleted(cli, cold_engine, autonom
     assert again.returncode == 0 and "nothing to delete" in again.stdout
 
 
+def _hello_copy(tmp_path: Path, zone: str) -> Path:
+    project = tmp_path / zone
+    shutil.copytree(EXAMPLES / "hello", project)
+    manifest = project / "autonomy.yaml"
+    manifest.write_text(manifest.read_text().replace("name: hello", f"name: {zone}"))
+    return project
+
+
+def test_readiness_pings_from_a_container_when_asked(cli, cold_engine, tmp_path):
+    # the way used where the host cannot reach the zone's network (Docker Desktop, rootless)
+    project = _hello_copy(tmp_path, "hellobox")
+    r = cli("zone", "deploy", "--dir", str(project), env={"AUTONOMY_PROBE": "container"})
+    try:
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "1 of 1 node(s) answered an encrypted ping from a container on the zone's network" in r.stdout, r.stdout
+        assert "answered in" in r.stdout
+        probes = cold_engine.containers.list(all=True, filters={"label": f"{LABEL}zone-probe=hellobox"})
+        assert probes == []  # the probe container is gone once it has answered
+    finally:
+        assert cli("zone", "delete", "hellobox", "--images").returncode == 0
+        assert leftovers(cold_engine, "hellobox") == []
+
+
+def test_an_old_node_does_not_answer_for_its_successor(cli, cold_engine, tmp_path):
+    project = _hello_copy(tmp_path, "hellonext")
+    r = cli("zone", "deploy", "--dir", str(project))
+    try:
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "1 of 1 node(s) answered an encrypted ping from this host" in r.stdout, r.stdout
+        # the successor never starts its node; the old one answers until Compose replaces it
+        (project / "images" / "main" / "main.py").write_text("import time\ntime.sleep(3600)\n")
+        r = cli("zone", "deploy", "--dir", str(project), "--wait", "4")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "0 of 1 node(s) answered" in r.stdout, r.stdout
+        assert "did not answer within 4 s" in r.stderr, r.stderr
+    finally:
+        assert cli("zone", "delete", "hellonext", "--images").returncode == 0
+        assert leftovers(cold_engine, "hellonext") == []
+
+
 def test_counter_example(cli, cold_engine):
     with Zone(cli, cold_engine, EXAMPLES / "counter", "counter"):
         logs = wait_log(cold_engine, "counter", "main-pod", "main", "Count: 2")
@@ -114,11 +154,23 @@ def test_multinode_example_and_redeploy_in_place(cli, cold_engine, tmp_path):
         runner_before = container(client, "multinode", "runner-pod", "runner").id
         client_before = container(client, "multinode", "client-pod", "client").id
 
+        # nothing changed: no image is rebuilt, no container recreated
+        r = cli("zone", "deploy", "--dir", str(project))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "(none changed)" in r.stdout, r.stdout
+        image = client.images.get("autonomy-multinode-runner")
+        assert image.labels["computer.autonomy.zone"] == "multinode" and len(image.labels["computer.autonomy.context"]) == 64
+        ours = [h for h in client.api.history(image.id) if "LABEL computer.autonomy.cluster" in (h.get("CreatedBy") or "")]
+        assert len(ours) == 1  # every label of ours in one build step
+        assert container(client, "multinode", "runner-pod", "runner").id == runner_before
+        assert container(client, "multinode", "client-pod", "client").id == client_before
+
         # change the runner's code: only its container is recreated
         main = project / "images" / "runner" / "main.py"
         main.write_text(main.read_text().replace('reply = f"Hello! You said: {message}"', 'reply = f"Hi again! You said: {message}"'))
         r = cli("zone", "deploy", "--dir", str(project))
         assert r.returncode == 0, r.stdout + r.stderr
+        assert "(changed: autonomy-multinode-runner)" in r.stdout, r.stdout
         assert container(client, "multinode", "runner-pod", "runner").id != runner_before
         assert container(client, "multinode", "client-pod", "client").id == client_before
 

@@ -82,3 +82,6 @@ def test_bad_zone_name_for_delete(tmp_path: Path) -> None:
 def test_bad_setting_exit_2(tmp_path: Path) -> None:
     r = run("zone", "list", home=tmp_path / "home", AUTONOMY_BASE_SOURCE="sometimes")
     assert r.returncode == 2 and "AUTONOMY_BASE_SOURCE" in r.stderr
+    r = run("zone", "list", home=tmp_path / "home", AUTONOMY_PROBE="radar")
+    assert r.returncode == 2 and "AUTONOMY_PROBE: expected auto, host or container, got 'radar'" in r.stderr
+    assert "Traceback" not in r.stderr

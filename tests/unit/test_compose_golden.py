@@ -76,8 +76,9 @@ def test_render_is_pure_and_rules_hold(case: str) -> None:
     # each local image is built by exactly one service
     builds = [svc["image"] for svc in services.values() if "build" in svc]
     assert len(builds) == len(set(builds)) == len(p.builds)
-    for net in first["networks"].values():
-        assert net["labels"]["computer.autonomy.zone"] == p.zone
+    # the network is the engine's (created labelled before Compose starts): external here
+    assert first["networks"] == {compose.NETWORK_KEY: {"name": compose.network_name(p.zone), "external": True}}
+    assert compose.network_labels(p) == {"computer.autonomy.cluster": p.cluster, "computer.autonomy.zone": p.zone}
 
 
 def test_secret_values_stay_out_of_the_compose_file() -> None:
