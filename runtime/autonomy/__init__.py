@@ -21,6 +21,8 @@ sender to one worker arrive in order. Errors of delivery are ``RuntimeError`` su
 (see :mod:`autonomy._errors`), a timeout's text contains "timeout".
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     AutonomyError,
     ConfigurationError,
@@ -32,7 +34,23 @@ from ._errors import (
     WorkerNotFound,
 )
 from ._logging import debug, error, info, warning
-from ._node import Context, Node, RemoteNode, Zone
+
+if TYPE_CHECKING:
+    from ._node import Context, Node, RemoteNode, Zone
+
+_LAZY = frozenset({"Context", "Node", "RemoteNode", "Zone"})
+
+
+def __getattr__(name: str) -> Any:
+    # the node machinery (asyncio, zmq sockets, cloudpickle) loads on first use, so that
+    # tools needing only the roster or the errors (the CLI) do not pay for it
+    if name in _LAZY:
+        from . import _node
+
+        value = getattr(_node, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'autonomy' has no attribute {name!r}")
 
 __all__ = [
     "Node",
