@@ -170,15 +170,22 @@ class _Deadlines:
         self._handle = None
         now = self._loop.time()
         earliest = None
+        overdue: list[tuple[float, float, _Future[Any], str, str]] = []
         for timeout, q in list(self._queues.items()):
             while q and (q[0][0] <= now or q[0][1].done()):
-                _, fut, worker, node = q.popleft()
+                deadline, fut, worker, node = q.popleft()
                 if not fut.done():
-                    fut.set_exception(MessageTimeout(worker, node, timeout))
+                    overdue.append((deadline, timeout, fut, worker, node))
             if not q:
                 del self._queues[timeout]
             elif earliest is None or q[0][0] < earliest:
                 earliest = q[0][0]
+        if len(overdue) > 1:
+            # several timeout values may be overdue at once (the loop was busy): their
+            # waiters wake in the order their deadlines fell, not by queue
+            overdue.sort(key=lambda item: item[0])
+        for _, timeout, fut, worker, node in overdue:
+            fut.set_exception(MessageTimeout(worker, node, timeout))
         if earliest is not None:
             self._when = earliest
             self._handle = self._loop.call_at(earliest, self._sweep)

@@ -61,7 +61,7 @@ def test_probe_pings_only_nodes_it_was_given_an_address_for(tmp_path: Path) -> N
     with zone.start():
         zone.wait_ready()
         seen: list[dict[str, object]] = []
-        result = asyncio.run(ping_all(settings, None, 2.0, endpoints={a: real[a]}, on_verdict=seen.append))
+        result = asyncio.run(ping_all(settings, None, 5.0, endpoints={a: real[a]}, on_verdict=seen.append))
     assert set(result["answered"]) == {a}
     assert result["answered"][a]["workers"] == 0
     assert result["silent"] == [b]  # its roster endpoint does not resolve: never reached

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Callable
 
 import pytest
@@ -244,3 +245,22 @@ def test_fake_clock_cancel_disarms_timer(futures: Callable[[], asyncio.Future[An
     assert fl.armed() == [] and d._handle is None and d._queues == {}
     fl.advance(5.0)
     assert not any(f.done() for f in pending)
+
+
+def test_overdue_calls_of_several_timeouts_wake_in_deadline_order() -> None:
+    async def scenario() -> list[str]:
+        loop = asyncio.get_running_loop()
+        d = _Deadlines(loop)
+        woke: list[str] = []
+        futs = []
+        # queue 0.2 is created first, but its deadline falls after 0.05's and 0.1's
+        for timeout, name in ((0.2, "slow"), (0.05, "fast"), (0.1, "middle")):
+            fut: asyncio.Future[str] = loop.create_future()
+            fut.add_done_callback(lambda _, n=name: woke.append(n))
+            d.add(timeout, fut, name, "n")
+            futs.append(fut)
+        time.sleep(0.3)  # the loop is blocked past every deadline
+        await asyncio.gather(*futs, return_exceptions=True)
+        return woke
+
+    assert asyncio.run(scenario()) == ["fast", "middle", "slow"]
