@@ -150,10 +150,13 @@ def _repo_root() -> Path:
 
 
 def templates_dir() -> Path:
-    """``templates/base-image`` (the Dockerfiles of this module)."""
+    """``templates/base-image`` (the Dockerfiles of this module): in the source tree, or
+    where an install put it (``autonomy_cli/templates``)."""
     here = _repo_root() / "templates" / "base-image"
-    if (here / "Dockerfile").is_file():
-        return here
+    installed = Path(__file__).resolve().parent / "templates" / "base-image"
+    for candidate in (here, installed):
+        if (candidate / "Dockerfile").is_file():
+            return candidate
     raise ImageError(
         f"the base image's Dockerfile is missing: {here / 'Dockerfile'} "
         "(is the package installed without its templates?)"
