@@ -266,7 +266,6 @@ def deploy(
             engine.up(
                 p,
                 compose_text,
-                labels=labels or {},
                 on_network=start_probe if early else None,
                 while_up=follow_probe if early else None,
             )

@@ -41,7 +41,6 @@ from .readiness import ContainerProbe, HostProbe, Probe, host_reaches
 __all__ = ["Engine", "ZoneSummary", "ContainerState", "NodeCheck", "pick_public_port", "port_holder", "port_free"]
 
 LABEL = "computer.autonomy."
-BASE_IMAGE = compose_mod.BASE_IMAGE
 #: Containers with this role are inlets (autonomy_cli.inlet): they share the probes' label,
 #: and a deploy leaves them be.
 INLET_ROLE = "inlet"
@@ -193,11 +192,8 @@ def expects_node(node: NodePlan) -> bool:
         text = (node.build_context / "Dockerfile").read_text()
     except OSError:
         return False
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0].upper() == "FROM":
-            return words[1].split(":")[0].split("@")[0] in _FROM_BASE
-    return False
+    found = _from_lines(text)
+    return bool(found) and found[0][0].split(":")[0].split("@")[0] in _FROM_BASE
 
 
 def _from_lines(dockerfile: str) -> list[tuple[str, str]]:
@@ -437,17 +433,13 @@ class Engine:
         plan: ZonePlan,
         compose_text: str,
         on_network: Callable[[], None] | None = None,
-        labels: Mapping[str, str] | None = None,
         while_up: Callable[[], None] | None = None,
     ) -> None:
-        """Apply the Compose file (``up -d --remove-orphans``) on the zone's network.
-
-        The network is created first (:meth:`ensure_network`, with ``labels`` added);
-        ``on_network`` is then called once, and ``while_up`` every 50 ms, while Compose
-        starts the containers (the readiness probe starts and follows them meanwhile).
-        """
+        """Apply the Compose file (``up -d --remove-orphans``) on the zone's network, which
+        must exist (:meth:`ensure_network`). ``on_network`` is called once, and
+        ``while_up`` every 50 ms, while Compose starts the containers (the readiness probe
+        starts and follows them meanwhile)."""
         plan.compose_file.write_text(compose_text)
-        self.ensure_network(plan, labels)
         cmd = [*self.compose_command(), "-p", compose_mod.project_name(plan.zone), "-f", str(plan.compose_file)]
         proc = subprocess.Popen(
             [*cmd, "up", "-d", "--no-build", "--remove-orphans"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -107,14 +107,14 @@ class HostProbe:
     way = "host"
 
     def __init__(self, engine: "Engine", plan: ZonePlan, nodes: Iterable[str], timeout: float, old_apps: Iterable[str]):
-        from autonomy._settings import Settings
+        from autonomy.probe import probe_settings
 
         self._engine = engine
         self._zone = plan.zone
         self._network = compose_mod.network_name(plan.zone)
         self._old_apps = set(old_apps)
         self._ports = {n.name: n.port for n in plan.nodes()}
-        self._nodes = [n for n in nodes]
+        self._nodes = list(nodes)
         self.endpoints: dict[str, str] = {}
         self._refreshed = 0.0
         self._result: dict[str, Any] | None = None
@@ -123,19 +123,8 @@ class HostProbe:
         self._task: asyncio.Task[Any] | None = None
         self._closed = False
         self._capture = _Capture()
-        self._settings = Settings(
-            node=plan.probe_name,
-            cluster=plan.cluster,
-            zone=plan.zone,
-            roster_path=str(plan.roster_file),
-            key_path=str(plan.probe_key_file),
-            bind_host="127.0.0.1",
-            http_host="127.0.0.1",
-            http_port=0,
-            log_level="WARNING",
-            discovery_grace=0.0,
-            ping_timeout=1.0,
-            hwm=1000,
+        self._settings = probe_settings(
+            plan.probe_name, plan.cluster, plan.zone, str(plan.roster_file), str(plan.probe_key_file)
         )
         self._timeout = timeout
         self._thread = threading.Thread(target=self._run, name=f"probe {plan.zone}", daemon=True)
@@ -217,6 +206,7 @@ class ContainerProbe:
     way = "container"
 
     def __init__(self, engine: "Engine", plan: ZonePlan, nodes: Iterable[str], timeout: float):
+        self._engine = engine
         self._container: Container | None = engine.client.containers.run(
             compose_mod.BASE_IMAGE,
             ["python3", "-m", "autonomy.probe", "--wait", str(timeout), "--names", ",".join(nodes)],
@@ -268,12 +258,7 @@ class ContainerProbe:
             return None
         if self._verdict:
             return self._verdict[0]
-        lines: list[str] = []
-        if self._container is not None:
-            try:
-                lines = self._container.logs(tail=20).decode(errors="replace").rstrip().splitlines()
-            except docker.errors.DockerException:
-                pass
+        lines = self._engine.logs(self._container, 20) if self._container is not None else []
         raise EngineError("the readiness probe failed:\n" + "\n".join(lines))
 
     def close(self) -> None:

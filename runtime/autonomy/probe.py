@@ -31,7 +31,25 @@ from ._node import Node
 from ._settings import Settings
 from ._wire import Kind
 
-__all__ = ["ping_all"]
+__all__ = ["ping_all", "probe_settings"]
+
+
+def probe_settings(name: str, cluster: str, zone: str, roster_path: str, key_path: str) -> Settings:
+    """Settings for a probe identity that runs outside the zone (no HTTP, nothing bound)."""
+    return Settings(
+        node=name,
+        cluster=cluster,
+        zone=zone,
+        roster_path=roster_path,
+        key_path=key_path,
+        bind_host="127.0.0.1",
+        http_host="127.0.0.1",
+        http_port=0,
+        log_level="WARNING",
+        discovery_grace=0.0,
+        ping_timeout=1.0,
+        hwm=1000,
+    )
 
 
 async def ping_all(

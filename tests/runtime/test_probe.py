@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from autonomy._settings import Settings
-from autonomy.probe import ping_all
+from autonomy.probe import ping_all, probe_settings
 from autonomy.roster import NodeEntry, Roster, generate_keypair, node_name
 from autonomy.testing import LocalPod, LocalZone
 
@@ -38,20 +38,7 @@ def _zone_with_probe(tmp_path: Path) -> tuple[LocalZone, Settings, dict[str, str
     Roster.build(zone.cluster, zone.zone, [*entries, probe]).write(zone.roster_path)
     key = tmp_path / "probe.key"
     kp.write(key, probe.name)
-    settings = Settings(
-        node=probe.name,
-        cluster=zone.cluster,
-        zone=zone.zone,
-        roster_path=str(zone.roster_path),
-        key_path=str(key),
-        bind_host="127.0.0.1",
-        http_host="127.0.0.1",
-        http_port=0,
-        log_level="WARNING",
-        discovery_grace=0.0,
-        ping_timeout=1.0,
-        hwm=1000,
-    )
+    settings = probe_settings(probe.name, zone.cluster, zone.zone, str(zone.roster_path), str(key))
     return zone, settings, real
 
 
