@@ -25,11 +25,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "runtime"), str(ROOT)]
 
-import docker  # noqa: E402
+import docker
 
-from autonomy_cli.engine import Engine  # noqa: E402
+from autonomy_cli.engine import Engine
 
 ZONE = "distribute"
 PROJECT = ROOT / "examples" / ZONE

@@ -22,10 +22,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "runtime"))
 
-from autonomy.roster import generate_keypair  # noqa: E402
-from autonomy.testing import LocalPod, LocalZone, free_port  # noqa: E402
+from autonomy.roster import generate_keypair
+from autonomy.testing import LocalPod, LocalZone, free_port
 
 
 def run_raw(use_curve: bool, env: dict[str, str]) -> dict:

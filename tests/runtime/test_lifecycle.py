@@ -14,7 +14,6 @@ from autonomy.testing import LocalPod, free_port
 
 from zonekit import app, runners
 
-RUNTIME = str(Path(__file__).resolve().parents[2] / "runtime")
 
 
 def get(port: int, path: str) -> dict:
@@ -61,13 +60,13 @@ def test_taken_http_port_is_logged_not_fatal(local_zone):
 
 
 def _run(script: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "PYTHONPATH": RUNTIME, "AUTONOMY_HTTP_PORT": "0", **env}
+    full = {**os.environ, "AUTONOMY_HTTP_PORT": "0", **env}
     return subprocess.run([sys.executable, "-c", script], env=full, capture_output=True, text=True, timeout=30, cwd=tmp_path)
 
 
 def test_standalone_node_without_roster_serves_until_sigterm(tmp_path):
     """`python main.py` outside a zone: workers work, no peers; SIGTERM -> exit 0."""
-    env = dict(os.environ, PYTHONPATH=RUNTIME, AUTONOMY_HTTP_PORT="0", AUTONOMY_ROSTER="")
+    env = dict(os.environ, AUTONOMY_HTTP_PORT="0", AUTONOMY_ROSTER="")
     p = subprocess.Popen([sys.executable, str(app("greeter"))], env=env, stdout=subprocess.PIPE, text=True)
     try:
         lines = []

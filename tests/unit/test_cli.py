@@ -25,7 +25,6 @@ def run(*args: str, home: Path, cwd: Path | None = None, **env: str) -> subproce
         **os.environ,
         "AUTONOMY_HOME": str(home),
         "DOCKER_HOST": "unix:///nonexistent/docker.sock",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "runtime"), str(ROOT)]),
         "COLUMNS": "200",
         **env,
     }

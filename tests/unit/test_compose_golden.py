@@ -6,7 +6,7 @@ repository is checked out), then compared with ``compose.yaml`` in the case's fo
 
 To accept a deliberate change of the output, regenerate and review the diff::
 
-    AUTONOMY_UPDATE_GOLDEN=1 PYTHONPATH=runtime:. python3 -m pytest tests/unit/test_compose_golden.py
+    AUTONOMY_UPDATE_GOLDEN=1 python3 -m pytest tests/unit/test_compose_golden.py
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ import zmq
 import autonomy._node
 from autonomy._node import _check_message, _check_name, _check_worker, _dumps_worker, _user_module
 
-RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
 
 
 # --------------------------------------------------------------------------- _check_message
@@ -179,7 +178,6 @@ def _load_elsewhere(tmp_path: Path, data: bytes, module_name: str) -> subprocess
     blob = tmp_path / "worker.pickle"
     blob.write_bytes(data)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["PYTHONPATH"] = str(RUNTIME)
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
     return subprocess.run(

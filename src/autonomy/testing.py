@@ -38,8 +38,6 @@ from .roster import NodeEntry, Roster, generate_keypair, node_name
 
 __all__ = ["LocalPod", "LocalZone", "LocalNode", "free_port"]
 
-_RUNTIME_DIR = str(Path(__file__).resolve().parent.parent)
-
 
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that nothing listens on right now."""
@@ -148,7 +146,6 @@ class LocalZone:
                 "AUTONOMY_HTTP_HOST": "127.0.0.1",
                 "AUTONOMY_HTTP_PORT": str(node.http_port),
                 "PYTHONUNBUFFERED": "1",
-                "PYTHONPATH": os.pathsep.join(p for p in (_RUNTIME_DIR, env.get("PYTHONPATH", "")) if p),
             }
         )
         env.update(self._env)

@@ -4,7 +4,7 @@ User Dockerfiles say ``FROM ghcr.io/build-trust/autonomy-python``. Nothing can b
 from that registry, so :func:`ensure_base_image` builds an image with exactly that name
 from ``templates/base-image/Dockerfile``: a Python root filesystem ("rootfs") with pyzmq
 (CURVE), PyNaCl, cloudpickle and PyYAML, plus the ``autonomy`` runtime from
-``runtime/autonomy``. Two ways to get the rootfs, chosen automatically:
+the ``autonomy`` package. Two ways to get the rootfs, chosen automatically:
 
 * **online**: ``python:3.11-slim`` (present locally, or pulled if a registry answers
   quickly) plus the dependencies from PyPI (``templates/base-image/rootfs-online.Dockerfile``);
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
+import importlib.resources
 import io
 import json
 import os
@@ -145,36 +145,24 @@ class BaseImageResult:
 # --- where things are ---------------------------------------------------------------
 
 
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
 def templates_dir() -> Path:
-    """``templates/base-image`` (the Dockerfiles of this module): in the source tree, or
-    where an install put it (``autonomy_cli/templates``)."""
-    here = _repo_root() / "templates" / "base-image"
-    installed = Path(__file__).resolve().parent / "templates" / "base-image"
-    for candidate in (here, installed):
-        if (candidate / "Dockerfile").is_file():
-            return candidate
-    raise ImageError(
-        f"the base image's Dockerfile is missing: {here / 'Dockerfile'} "
-        "(is the package installed without its templates?)"
-    )
+    """``autonomy_cli/templates/base-image`` (the Dockerfiles of this module), package data
+    read through :mod:`importlib.resources`."""
+    found = Path(str(importlib.resources.files("autonomy_cli") / "templates" / "base-image"))
+    if not (found / "Dockerfile").is_file():
+        raise ImageError(
+            f"the base image's Dockerfile is missing: {found / 'Dockerfile'} "
+            "(is the package installed without its templates?)"
+        )
+    return found
 
 
 def runtime_dir() -> Path:
     """The sources of the ``autonomy`` runtime package that goes into the image."""
-    here = _repo_root() / "runtime" / "autonomy"
-    if (here / "__init__.py").is_file():
-        return here
-    spec = importlib.util.find_spec("autonomy")
-    if spec is not None and spec.origin and spec.origin.endswith("__init__.py"):
-        return Path(spec.origin).parent
-    raise ImageError(
-        f"the autonomy runtime package is missing: {here / '__init__.py'} not found "
-        "and `autonomy` is not importable"
-    )
+    found = Path(str(importlib.resources.files("autonomy")))
+    if not (found / "__init__.py").is_file():
+        raise ImageError(f"the autonomy runtime package is missing: {found / '__init__.py'} not found")
+    return found
 
 
 def _source_files(root: Path) -> Iterator[tuple[str, Path]]:
