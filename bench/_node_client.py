@@ -1,4 +1,5 @@
 """Bench client node: in-node and cross-node measurements; prints one JSON line."""
+
 import asyncio
 import gc
 import json

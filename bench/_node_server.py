@@ -1,4 +1,5 @@
 """Bench server node: an echo worker."""
+
 from autonomy import Node
 
 

@@ -4,6 +4,7 @@
     python _raw.py client PORT [curve]       measure, print JSON
 Keys for CURVE come from the environment (BENCH_SERVER_PUBLIC/SECRET, BENCH_CLIENT_...).
 """
+
 import asyncio
 import json
 import os
@@ -100,8 +101,15 @@ def main():
     if mode == "server":
         asyncio.run(server(port, use_curve))
     else:
-        asyncio.run(client(port, use_curve, int(os.environ.get("BENCH_SERIAL", 5000)),
-                           int(os.environ.get("BENCH_PIPE", 20000)), int(os.environ.get("BENCH_WINDOW", 1000))))
+        asyncio.run(
+            client(
+                port,
+                use_curve,
+                int(os.environ.get("BENCH_SERIAL", 5000)),
+                int(os.environ.get("BENCH_PIPE", 20000)),
+                int(os.environ.get("BENCH_WINDOW", 1000)),
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -33,17 +33,26 @@ def run_raw(use_curve: bool, env: dict[str, str]) -> dict:
     if use_curve:
         s, c = generate_keypair(), generate_keypair()
         keys = {
-            "BENCH_SERVER_PUBLIC": s.public_key, "BENCH_SERVER_SECRET": s.secret_key,
-            "BENCH_CLIENT_PUBLIC": c.public_key, "BENCH_CLIENT_SECRET": c.secret_key,
+            "BENCH_SERVER_PUBLIC": s.public_key,
+            "BENCH_SERVER_SECRET": s.secret_key,
+            "BENCH_CLIENT_PUBLIC": c.public_key,
+            "BENCH_CLIENT_SECRET": c.secret_key,
         }
     full = {**os.environ, **env, **keys}
     args = [str(port)] + (["curve"] if use_curve else [])
-    server = subprocess.Popen([sys.executable, str(HERE / "_raw.py"), "server", *args], env=full,
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "_raw.py"), "server", *args], env=full, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        out = subprocess.run([sys.executable, str(HERE / "_raw.py"), "client", *args], env=full,
-                             capture_output=True, text=True, timeout=600, check=True)
+        out = subprocess.run(
+            [sys.executable, str(HERE / "_raw.py"), "client", *args],
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         server.terminate()
@@ -52,14 +61,16 @@ def run_raw(use_curve: bool, env: dict[str, str]) -> dict:
 
 def run_node(env: dict[str, str]) -> dict:
     zone = LocalZone(
-        [LocalPod("server-pod", HERE / "_node_server.py", container="server"),
-         LocalPod("client-pod", HERE / "_node_client.py", container="client")],
+        [
+            LocalPod("server-pod", HERE / "_node_server.py", container="server"),
+            LocalPod("client-pod", HERE / "_node_client.py", container="client"),
+        ],
         env=env,
     )
     with zone:
         out = zone.wait_for("client-pod", "RESULT ", timeout=600)
     line = next(l for l in out.splitlines() if l.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def main() -> int:
@@ -76,13 +87,34 @@ def main() -> int:
     rows = [
         ("in-node send_and_receive p50, timeout=10 (µs)", ours["innode_p50_us"], None, None, "<= 8"),
         ("in-node send_and_receive p50, no timeout (µs)", ours["innode_no_timeout_p50_us"], None, None, ""),
-        ("cross-process round trip 100 B p50 (µs)", ours["rtt_p50_us"], raw_plain["rtt_p50_us"], raw_curve["rtt_p50_us"],
-         "<= 250 and <= 1.3x raw plaintext"),
-        ("cross-process round trip 100 B p99 (µs)", ours["rtt_p99_us"], raw_plain["rtt_p99_us"], raw_curve["rtt_p99_us"], ""),
-        ("pipelined, 1000 in flight, 100 B (round trips/s)", ours["pipelined_100_per_s"],
-         raw_plain["pipelined_100_per_s"], raw_curve["pipelined_100_per_s"], ">= 40000"),
-        ("pipelined, 1000 in flight, 10 KiB (round trips/s)", ours["pipelined_10240_per_s"],
-         raw_plain["pipelined_10240_per_s"], raw_curve["pipelined_10240_per_s"], ">= 18000"),
+        (
+            "cross-process round trip 100 B p50 (µs)",
+            ours["rtt_p50_us"],
+            raw_plain["rtt_p50_us"],
+            raw_curve["rtt_p50_us"],
+            "<= 250 and <= 1.3x raw plaintext",
+        ),
+        (
+            "cross-process round trip 100 B p99 (µs)",
+            ours["rtt_p99_us"],
+            raw_plain["rtt_p99_us"],
+            raw_curve["rtt_p99_us"],
+            "",
+        ),
+        (
+            "pipelined, 1000 in flight, 100 B (round trips/s)",
+            ours["pipelined_100_per_s"],
+            raw_plain["pipelined_100_per_s"],
+            raw_curve["pipelined_100_per_s"],
+            ">= 40000",
+        ),
+        (
+            "pipelined, 1000 in flight, 10 KiB (round trips/s)",
+            ours["pipelined_10240_per_s"],
+            raw_plain["pipelined_10240_per_s"],
+            raw_curve["pipelined_10240_per_s"],
+            ">= 18000",
+        ),
         ("idle worker RSS (bytes each)", ours["idle_worker_bytes"], None, None, "<= 1024"),
         ("10k idle workers over an empty node (MiB)", ours["idle_10k_mb"], None, None, "<= 10 MB"),
     ]
@@ -100,10 +132,18 @@ def main() -> int:
     for name, a, b, c, goal in rows:
         print(f"{name:<{w}}  {fmt(a):>17}  {fmt(b):>14}  {fmt(c):>10}  {goal}")
     ratio = ours["rtt_p50_us"] / raw_plain["rtt_p50_us"]
-    print(f"round trip vs raw plaintext: {ratio:.2f}x; goals met: {sum(goals.values())}/{len(goals)}; "
-          f"{time.time() - t0:.0f} s; {os.cpu_count()} CPUs")
-    result = {"autonomy": ours, "raw_plaintext": raw_plain, "raw_curve": raw_curve,
-              "rtt_ratio_vs_raw_plaintext": round(ratio, 3), "goals": goals, "quick": args.quick}
+    print(
+        f"round trip vs raw plaintext: {ratio:.2f}x; goals met: {sum(goals.values())}/{len(goals)}; "
+        f"{time.time() - t0:.0f} s; {os.cpu_count()} CPUs"
+    )
+    result = {
+        "autonomy": ours,
+        "raw_plaintext": raw_plain,
+        "raw_curve": raw_curve,
+        "rtt_ratio_vs_raw_plaintext": round(ratio, 3),
+        "goals": goals,
+        "quick": args.quick,
+    }
     print(json.dumps(result))
     if args.json_out:
         args.json_out.write_text(json.dumps(result, indent=2))

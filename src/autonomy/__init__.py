@@ -52,6 +52,7 @@ def __getattr__(name: str) -> Any:
         return value
     raise AttributeError(f"module 'autonomy' has no attribute {name!r}")
 
+
 __all__ = [
     "Node",
     "Zone",

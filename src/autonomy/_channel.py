@@ -25,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import zmq
 
@@ -41,8 +42,20 @@ _MAX_BATCH_BYTES = 1 << 20
 
 class Channel:
     __slots__ = (
-        "sock", "_loop", "_on_message", "_router", "_outbox", "_scheduled", "_fd", "closed", "label",
-        "_batch", "_batches", "_batch_bytes", "_flush_scheduled", "unroutable",
+        "sock",
+        "_loop",
+        "_on_message",
+        "_router",
+        "_outbox",
+        "_scheduled",
+        "_fd",
+        "closed",
+        "label",
+        "_batch",
+        "_batches",
+        "_batch_bytes",
+        "_flush_scheduled",
+        "unroutable",
     )
 
     def __init__(

@@ -22,7 +22,7 @@ log = logging.getLogger("autonomy.http")
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 400: "Bad Request"}
 
 
-def _body(node: "Node", path: str) -> tuple[int, Any]:
+def _body(node: Node, path: str) -> tuple[int, Any]:
     if path == "/health":
         return 200, {
             "status": "ok",
@@ -38,7 +38,7 @@ def _body(node: "Node", path: str) -> tuple[int, Any]:
     return 404, {"error": f"no such path: {path}"}
 
 
-async def _handle(node: "Node", reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _handle(node: Node, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         line = await asyncio.wait_for(reader.readline(), 10)
         parts = line.decode("latin-1").split()
@@ -60,13 +60,13 @@ async def _handle(node: "Node", reader: asyncio.StreamReader, writer: asyncio.St
         ).encode()
         writer.write(head + (data if parts and parts[0] != "HEAD" else b""))
         await writer.drain()
-    except (asyncio.TimeoutError, ConnectionError, UnicodeDecodeError):
+    except (TimeoutError, ConnectionError, UnicodeDecodeError):
         pass
     finally:
         writer.close()
 
 
-async def serve_http(node: "Node", host: str, port: int) -> asyncio.AbstractServer | None:
+async def serve_http(node: Node, host: str, port: int) -> asyncio.AbstractServer | None:
     """Start serving; returns None (and logs) when the port is taken."""
     try:
         server = await asyncio.start_server(lambda r, w: _handle(node, r, w), host, port, reuse_address=True)

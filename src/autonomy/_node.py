@@ -29,7 +29,8 @@ import sysconfig
 import time
 import traceback
 from collections import deque
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import cloudpickle
 import zmq
@@ -57,7 +58,7 @@ log = logging.getLogger("autonomy.node")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _CONTROL_TIMEOUT = 30.0
 _Future = asyncio.Future
-_current: "Node | None" = None
+_current: Node | None = None
 
 
 def _check_message(message: object, what: str = "message") -> str:
@@ -98,7 +99,7 @@ class Context:
 
     __slots__ = ("_node", "_worker", "_target")
 
-    def __init__(self, node: "Node", worker: str, target: Any) -> None:
+    def __init__(self, node: Node, worker: str, target: Any) -> None:
         self._node = node
         self._worker = worker
         self._target = target  # a Future (same node), (routing id, corr) (other node), or None
@@ -221,7 +222,7 @@ def _dumps_worker(obj: Any) -> bytes:
     return cloudpickle.dumps(obj)
 
 
-def _node_ref(name: str) -> "Node | RemoteNode":
+def _node_ref(name: str) -> Node | RemoteNode:
     """Unpickle a node reference in whatever node process loads it."""
     node = _current
     if node is None:
@@ -237,7 +238,7 @@ class RemoteNode:
 
     __slots__ = ("_node", "_entry")
 
-    def __init__(self, node: "Node", entry: NodeEntry) -> None:
+    def __init__(self, node: Node, entry: NodeEntry) -> None:
         self._node = node
         self._entry = entry
 
@@ -339,7 +340,7 @@ class Node:
     # ------------------------------------------------------------------ lifecycle
 
     @staticmethod
-    def start(main: Callable[["Node"], Awaitable[Any]] | None = None) -> None:
+    def start(main: Callable[[Node], Awaitable[Any]] | None = None) -> None:
         """Run a node until SIGTERM or SIGINT; ``main(node)`` runs as its first worker.
 
         Blocks. Exits the process with 0 after a clean stop, 2 on a configuration error.
@@ -477,7 +478,11 @@ class Node:
     def _retire(self, w: _Worker) -> None:
         if w.queue:
             for _, target in w.queue:
-                Context(self, w.name, target)._fail(MessagingError(f"worker {w.name!r} on node {self.name!r} was stopped", worker=w.name, node=self.name))
+                Context(self, w.name, target)._fail(
+                    MessagingError(
+                        f"worker {w.name!r} on node {self.name!r} was stopped", worker=w.name, node=self.name
+                    )
+                )
             w.queue = None
         if w.task is not None and w.task is not asyncio.current_task():
             w.task.cancel()
@@ -502,7 +507,11 @@ class Node:
             try:
                 await handle(ctx, message)
             except asyncio.CancelledError:
-                ctx._fail(MessagingError(f"worker {w.name!r} on node {self.name!r} was stopped", worker=w.name, node=self.name))
+                ctx._fail(
+                    MessagingError(
+                        f"worker {w.name!r} on node {self.name!r} was stopped", worker=w.name, node=self.name
+                    )
+                )
                 raise
             except Exception as e:
                 cause = f"{type(e).__name__}: {e}"
@@ -564,7 +573,7 @@ class Node:
 
     # ------------------------------------------------------------------ peers
 
-    def _handle(self, name: str) -> "Node | RemoteNode":
+    def _handle(self, name: str) -> Node | RemoteNode:
         if name == self.name:
             return self
         entry = self._lookup(name)
@@ -776,7 +785,9 @@ class Node:
         }.get(type(error), "error")
         text = getattr(error, "cause", None) or str(error)
         if self._router is not None:
-            self._router.post(_wire.encode(Kind.ERROR, corr, b"", _wire.error_payload(kind, error.worker, self.name, text)), rid)
+            self._router.post(
+                _wire.encode(Kind.ERROR, corr, b"", _wire.error_payload(kind, error.worker, self.name, text)), rid
+            )
 
 
 def _remote_error(data: dict[str, str], worker: str, peer: str) -> MessagingError:
@@ -797,7 +808,7 @@ class Zone:
     """The zone a node belongs to: discover its other nodes."""
 
     @staticmethod
-    async def nodes(node: Node, filter: str | None = None) -> list["Node | RemoteNode"]:
+    async def nodes(node: Node, filter: str | None = None) -> list[Node | RemoteNode]:
         """Live nodes of this zone whose pod name contains ``filter`` (all when None).
 
         A node counts as live once it answers an encrypted ping. In the first seconds of
@@ -810,7 +821,7 @@ class Zone:
         grace_left = node._started_at + s.discovery_grace - node._loop.time()
         timeout = max(s.ping_timeout, grace_left)
 
-        async def ping(e: NodeEntry) -> "Node | RemoteNode | None":
+        async def ping(e: NodeEntry) -> Node | RemoteNode | None:
             if e.name == node.name:
                 return node
             try:
@@ -823,7 +834,7 @@ class Zone:
         return [n for n in found if n is not None]
 
     @staticmethod
-    async def node(node: Node, name: str) -> "Node | RemoteNode":
+    async def node(node: Node, name: str) -> Node | RemoteNode:
         """The node called ``name``: its full name, ``<instance>-<container>``, or a unique
         instance or container name."""
         return node._handle(name)
@@ -844,7 +855,9 @@ async def _pod_watchdog(node: Node, interval: float = 2.0) -> None:
     while True:
         await asyncio.sleep(interval)
         if set(os.listdir(net)) <= {"lo"}:
-            log.error("the pod's network is gone (its infra container restarted); exiting so the container restarts into the pod")
+            log.error(
+                "the pod's network is gone (its infra container restarted); exiting so the container restarts into the pod"
+            )
             node._exit_code = 3
             node._stopping.set()
             return

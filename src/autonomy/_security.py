@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import zmq
 from zmq.utils import z85
@@ -120,7 +120,9 @@ class HandshakeMonitor:
         self._loop = loop
         self._what = what
         self._on_disconnect = on_disconnect
-        events = zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        events = (
+            zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        )
         if on_disconnect is not None:
             events |= zmq.EVENT_DISCONNECTED
         self._sock = sock.get_monitor_socket(events)
@@ -138,7 +140,9 @@ class HandshakeMonitor:
         while sock.EVENTS & zmq.POLLIN:
             msg = parse_monitor_message(sock.recv_multipart())
             event = msg["event"]
-            endpoint = msg["endpoint"].decode(errors="replace") if isinstance(msg["endpoint"], bytes) else msg["endpoint"]
+            endpoint = (
+                msg["endpoint"].decode(errors="replace") if isinstance(msg["endpoint"], bytes) else msg["endpoint"]
+            )
             if event == zmq.EVENT_DISCONNECTED:
                 if self._on_disconnect is not None:
                     self._on_disconnect()

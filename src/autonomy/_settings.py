@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ._errors import ConfigurationError
 
@@ -95,7 +95,7 @@ class Settings:
         return self.roster_path is None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read the settings from ``env`` (default: ``os.environ``); raise ConfigurationError."""
         env = os.environ if env is None else env
         roster: str | None = env.get("AUTONOMY_ROSTER") or None

@@ -25,7 +25,17 @@ import struct
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-__all__ = ["Kind", "Envelope", "Malformed", "encode", "decode", "VERSION", "error_payload", "parse_error", "HEADER_SIZE"]
+__all__ = [
+    "Kind",
+    "Envelope",
+    "Malformed",
+    "encode",
+    "decode",
+    "VERSION",
+    "error_payload",
+    "parse_error",
+    "HEADER_SIZE",
+]
 
 VERSION = 1
 _HEADER = struct.Struct(">BBQB")

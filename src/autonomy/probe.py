@@ -23,7 +23,8 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ._errors import MessagingError
 from ._logging import configure

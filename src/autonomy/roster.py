@@ -47,9 +47,10 @@ import json
 import os
 import re
 import struct
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from zmq.utils import z85
 
@@ -196,7 +197,7 @@ class Roster:
         os.chmod(p, 0o644)
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "roster") -> "Roster":
+    def from_dict(cls, data: Any, where: str = "roster") -> Roster:
         if not isinstance(data, dict):
             raise ConfigurationError(where, "expected a JSON object")
         if data.get("version") != ROSTER_VERSION:
@@ -242,7 +243,7 @@ class Roster:
             raise ConfigurationError(f"{where}: nodes", e.problem) from None
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "Roster":
+    def load(cls, path: str | os.PathLike[str]) -> Roster:
         where = str(path)
         try:
             data = json.loads(Path(path).read_text())
@@ -253,5 +254,5 @@ class Roster:
         return cls.from_dict(data, where)
 
     @classmethod
-    def build(cls, cluster: str, zone: str, entries: Iterable[NodeEntry]) -> "Roster":
+    def build(cls, cluster: str, zone: str, entries: Iterable[NodeEntry]) -> Roster:
         return cls(cluster=cluster, zone=zone, nodes=tuple(entries))

@@ -30,9 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from .roster import NodeEntry, Roster, generate_keypair, node_name
 
@@ -152,7 +152,7 @@ class LocalZone:
         env.update(node.pod.env)
         return env
 
-    def start(self) -> "LocalZone":
+    def start(self) -> LocalZone:
         for node in self.nodes:
             if node.pod.autostart:
                 self.start_node(node)
@@ -193,7 +193,7 @@ class LocalZone:
                 node.process.send_signal(signal.SIGTERM)
         return {node.name: self.stop_node(node, timeout, signalled=True) for node in self.nodes}
 
-    def __enter__(self) -> "LocalZone":
+    def __enter__(self) -> LocalZone:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

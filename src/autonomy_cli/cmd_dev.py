@@ -35,8 +35,9 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -45,16 +46,26 @@ from rich.table import Table
 from rich.text import Text
 
 from .errors import CliError, DeployFailed, UsageError
-from .settings import CliSettings
 
 # Library pieces, re-exported for main.py's `zone inlet` (see autonomy_cli.inlet).
 from .inlet import Inlet, forward, inlet_http, inlet_port  # noqa: F401
+from .settings import CliSettings
 
 __all__ = ["register", "run_dev", "print_status", "forward", "inlet_http", "inlet_port", "Inlet", "DEV_LABEL"]
 
 DEV_LABEL = "computer.autonomy.dev"
 LABEL = "computer.autonomy."
-_COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_cyan", "bright_magenta", "bright_green", "bright_blue")
+_COLOURS = (
+    "cyan",
+    "magenta",
+    "green",
+    "yellow",
+    "blue",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_green",
+    "bright_blue",
+)
 
 
 # --------------------------------------------------------------------------- output
@@ -191,7 +202,7 @@ def _running(pid: int) -> bool:
 
 
 class _DevLoop:
-    def __init__(self, project: Path, settings: CliSettings, wait: Optional[float], out: _Out) -> None:
+    def __init__(self, project: Path, settings: CliSettings, wait: float | None, out: _Out) -> None:
         from .engine import Engine
 
         self.project, self.settings, self.wait, self.out = project, settings, wait, out
@@ -211,7 +222,9 @@ class _DevLoop:
         networks = engine.client.networks.list(filters={"label": f"{LABEL}zone={zone}"})
         if not containers and not networks:
             return
-        owners = {c.labels.get(DEV_LABEL, "") for c in containers} | {n.attrs.get("Labels", {}).get(DEV_LABEL, "") for n in networks}
+        owners = {c.labels.get(DEV_LABEL, "") for c in containers} | {
+            n.attrs.get("Labels", {}).get(DEV_LABEL, "") for n in networks
+        }
         for owner in owners - {""}:
             pid = _alive_dev(owner)
             if pid is not None:
@@ -270,11 +283,18 @@ class _DevLoop:
                 only_pods = None
             self.manifest = manifest
             r = deploy(
-                self.project, self.settings, on_event=self._event, only_pods=only_pods, wait=self.wait,
-                labels=self.labels, engine=self.engine,
+                self.project,
+                self.settings,
+                on_event=self._event,
+                only_pods=only_pods,
+                wait=self.wait,
+                labels=self.labels,
+                engine=self.engine,
             )
         except DeployFailed as e:  # its log lines are streamed: no need to repeat them
-            self.out.say(f"[bold red]error:[/] container {escape(e.container)} {escape(e.state)} (see its log)", stderr=True)
+            self.out.say(
+                f"[bold red]error:[/] container {escape(e.container)} {escape(e.state)} (see its log)", stderr=True
+            )
             self.out.say("[dim]fix it and save: the pods are redeployed on the next change[/]")
             self._follow_logs()
             return False
@@ -347,7 +367,9 @@ class _DevLoop:
                 self.out.say(f"[dim]{_files(files)} changed: no pod uses image {image}; nothing to do[/]")
                 continue
             instances = self._instances(image_pods[image])
-            self.out.say(f"[bold]{_files(files)} changed:[/] rebuilding image {image}, recreating {', '.join(instances)}")
+            self.out.say(
+                f"[bold]{_files(files)} changed:[/] rebuilding image {image}, recreating {', '.join(instances)}"
+            )
             pods += [p for p in image_pods[image] if p not in pods]
         if pods:
             self.deploy(only_pods=pods)
@@ -423,7 +445,7 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run_dev(dir: Optional[Path], wait: Optional[float] = None, settings: CliSettings | None = None) -> None:
+def run_dev(dir: Path | None, wait: float | None = None, settings: CliSettings | None = None) -> None:
     """The `autonomy dev` loop; returns after Ctrl-C or SIGTERM, the zone deleted."""
     import watchfiles
 
@@ -522,8 +544,8 @@ def register(app: typer.Typer, zone_app: typer.Typer, handled: Callable[[Any], A
     @app.command("dev")
     @handled
     def dev(
-        dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
-        wait: Optional[float] = typer.Option(None, help="Seconds to wait for every node to answer."),
+        dir: Path | None = typer.Option(None, "--dir", help="Project folder (default: here)."),
+        wait: float | None = typer.Option(None, help="Seconds to wait for every node to answer."),
     ) -> None:
         """Deploy, stream the logs, redeploy what changed; Ctrl-C deletes the zone (same as --rm)."""
         run_dev(dir, wait, _settings())
@@ -531,12 +553,11 @@ def register(app: typer.Typer, zone_app: typer.Typer, handled: Callable[[Any], A
     @zone_app.command("status")
     @handled
     def zone_status_cmd(
-        name: Optional[str] = typer.Argument(None, help="Zone (default: the one in autonomy.yaml)."),
-        dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
+        name: str | None = typer.Argument(None, help="Zone (default: the one in autonomy.yaml)."),
+        dir: Path | None = typer.Option(None, "--dir", help="Project folder (default: here)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Per pod instance: container state, node, live workers and the last message's time."""
         from .manifest import zone_name
 
         print_status(zone_name(name, dir), _settings(), as_json)
-

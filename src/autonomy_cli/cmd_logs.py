@@ -17,9 +17,10 @@ import os
 import re
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -37,8 +38,20 @@ _POD_PORT = re.compile(r"([a-z0-9](?:[a-z0-9-]*[a-z0-9])?):(\d{1,5})")
 
 # colours for node tags (readable on dark and light terminals), picked by a hash of the node
 NODE_COLOURS = (
-    "cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta",
-    "bright_blue", "bright_green", "dark_orange", "orchid", "turquoise2", "gold1", "spring_green2",
+    "cyan",
+    "magenta",
+    "blue",
+    "green",
+    "yellow",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_blue",
+    "bright_green",
+    "dark_orange",
+    "orchid",
+    "turquoise2",
+    "gold1",
+    "spring_green2",
 )
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "green", "WARNING": "bold yellow", "ERROR": "bold red"}
 TEXT_STYLES = {"DEBUG": "dim", "WARNING": "yellow", "ERROR": "red"}
@@ -58,7 +71,7 @@ def _default_handled(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _zone_name(name: Optional[str], dir: Optional[Path]) -> str:
+def _zone_name(name: str | None, dir: Path | None) -> str:
     from .manifest import zone_name
 
     return zone_name(name, dir)
@@ -109,7 +122,9 @@ class _Printer:
     def __call__(self, line: LogLine) -> None:
         self.width = min(max(self.width, len(_tag(line))), 40)
         if self.coloured:
-            self.console.print(format_rich(line, self.width), soft_wrap=True, highlight=False, markup=False, emoji=False)
+            self.console.print(
+                format_rich(line, self.width), soft_wrap=True, highlight=False, markup=False, emoji=False
+            )
         else:
             sys.stdout.write(format_plain(line, self.width) + "\n")
             if self.flush_each:
@@ -135,14 +150,14 @@ class InletRequest:
     zone: str
     to: str  # as given: "logs", "http", "<pod>:<port>"
     kind: str  # key of INLETS: "logs", "http", "pod"
-    pod: Optional[str]  # for kind "pod"
-    target_port: Optional[int]  # for kind "pod"
-    port: Optional[int]  # --port; None: the handler's default
+    pod: str | None  # for kind "pod"
+    target_port: int | None  # for kind "pod"
+    port: int | None  # --port; None: the handler's default
     out: Console
     err: Console
 
 
-def parse_to(to: str) -> tuple[str, Optional[str], Optional[int]]:
+def parse_to(to: str) -> tuple[str, str | None, int | None]:
     """``--to`` -> (kind, pod, port): ``logs``, ``http``, or ``<pod>:<port>``."""
     value = to.strip()
     if value in ("logs", "http"):
@@ -157,7 +172,9 @@ def _inlet_logs(req: InletRequest) -> None:
     """The logs page of the zone on http://127.0.0.1:<port> until Ctrl-C."""
     from .logpage import LogPageServer
 
-    server = LogPageServer(req.zone, lambda stop: follow(req.zone, tail=PAGE_TAIL, stop=stop), port=req.port or LOGS_PORT)
+    server = LogPageServer(
+        req.zone, lambda stop: follow(req.zone, tail=PAGE_TAIL, stop=stop), port=req.port or LOGS_PORT
+    )
     server.start()
     try:
         req.out.print(f"logs of zone [bold]{req.zone}[/]: [bold]{server.url}[/]  (Ctrl-C to stop)", highlight=False)
@@ -202,7 +219,7 @@ INLETS: dict[str, Callable[[InletRequest], None]] = {
 # --------------------------------------------------------------------------- commands
 
 
-def register(zone_app: typer.Typer, handled: Optional[Callable[[F], F]] = None) -> None:
+def register(zone_app: typer.Typer, handled: Callable[[F], F] | None = None) -> None:
     """Add ``logs`` and ``inlet`` to the ``zone`` command group. ``handled`` is the
     decorator that turns a CliError into a message and an exit code (main.py's)."""
     wrap: Callable[[F], F] = handled or _default_handled
@@ -210,14 +227,22 @@ def register(zone_app: typer.Typer, handled: Optional[Callable[[F], F]] = None) 
     @zone_app.command("logs")
     @wrap
     def zone_logs(
-        name: Optional[str] = typer.Argument(None, help="Zone (default: the one in autonomy.yaml)."),
-        follow_: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines (across restarts and redeploys)."),
-        pod: list[str] = typer.Option([], "--pod", help="Only this pod (or pod instance, like runner-pod-3); repeatable."),
+        name: str | None = typer.Argument(None, help="Zone (default: the one in autonomy.yaml)."),
+        follow_: bool = typer.Option(
+            False, "--follow", "-f", help="Keep printing new lines (across restarts and redeploys)."
+        ),
+        pod: list[str] = typer.Option(
+            [], "--pod", help="Only this pod (or pod instance, like runner-pod-3); repeatable."
+        ),
         container: list[str] = typer.Option([], "--container", help="Only this container; repeatable."),
-        level: list[str] = typer.Option([], "--level", help="Only this level (DEBUG, INFO, WARNING, ERROR); repeatable."),
-        since: Optional[str] = typer.Option(None, "--since", help="Only lines since: 30s, 10m, 2h, 1h30m, 2d, or an ISO time (UTC)."),
-        tail: Optional[int] = typer.Option(None, "--tail", "-n", help="Only the last N lines of each container."),
-        dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
+        level: list[str] = typer.Option(
+            [], "--level", help="Only this level (DEBUG, INFO, WARNING, ERROR); repeatable."
+        ),
+        since: str | None = typer.Option(
+            None, "--since", help="Only lines since: 30s, 10m, 2h, 1h30m, 2d, or an ISO time (UTC)."
+        ),
+        tail: int | None = typer.Option(None, "--tail", "-n", help="Only the last N lines of each container."),
+        dir: Path | None = typer.Option(None, "--dir", help="Project folder (default: here)."),
     ) -> None:
         """Print the logs of every container of a zone, interleaved by time."""
         zone = _zone_name(name, dir)
@@ -241,7 +266,9 @@ def register(zone_app: typer.Typer, handled: Optional[Callable[[F], F]] = None) 
                 for line in follower:
                     printer(line)
                     if follower.dropped != reported:
-                        err.print(f"({follower.dropped - reported} line(s) dropped: the terminal is slower than the zone's logs)")
+                        err.print(
+                            f"({follower.dropped - reported} line(s) dropped: the terminal is slower than the zone's logs)"
+                        )
                         reported = follower.dropped
             except KeyboardInterrupt:
                 pass
@@ -253,10 +280,12 @@ def register(zone_app: typer.Typer, handled: Optional[Callable[[F], F]] = None) 
     @zone_app.command("inlet")
     @wrap
     def zone_inlet(
-        name: Optional[str] = typer.Argument(None, help="Zone (default: the one in autonomy.yaml)."),
-        to: str = typer.Option(..., "--to", help="logs (the logs page), http (the public pod's port 8000), or <pod>:<port>."),
-        port: Optional[int] = typer.Option(None, "--port", help="Local port on 127.0.0.1 (logs: 32101, http: 32100)."),
-        dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
+        name: str | None = typer.Argument(None, help="Zone (default: the one in autonomy.yaml)."),
+        to: str = typer.Option(
+            ..., "--to", help="logs (the logs page), http (the public pod's port 8000), or <pod>:<port>."
+        ),
+        port: int | None = typer.Option(None, "--port", help="Local port on 127.0.0.1 (logs: 32101, http: 32100)."),
+        dir: Path | None = typer.Option(None, "--dir", help="Project folder (default: here)."),
     ) -> None:
         """Open a local port to something of a zone: its logs page, its HTTP endpoint, a pod's port."""
         kind, target_pod, target_port = parse_to(to)

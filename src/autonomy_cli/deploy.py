@@ -22,9 +22,10 @@ import dataclasses
 import os
 import subprocess
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import docker.errors
 from docker.models.containers import Container
@@ -43,13 +44,12 @@ from .settings import CliSettings
 __all__ = ["DeployResult", "Event", "deploy", "plan_for", "current_public_port"]
 
 
-
 class Event(str):
     """A progress message; ``kind`` is "step", "progress", "info" or "warning"."""
 
     kind: str
 
-    def __new__(cls, text: str, kind: str = "info") -> "Event":
+    def __new__(cls, text: str, kind: str = "info") -> Event:
         e = super().__new__(cls, text)
         e.kind = kind
         return e
@@ -199,7 +199,11 @@ def deploy(
     public_port = settings.public_port
     if manifest.public_pod is not None:
         current = current_public_port(existing)
-        if current is not None and settings.public_port <= current < settings.public_port + 200 and current not in outlet_ports:
+        if (
+            current is not None
+            and settings.public_port <= current < settings.public_port + 200
+            and current not in outlet_ports
+        ):
             public_port = current  # keep the zone's endpoint where it is
         else:
             public_port = pick_public_port(settings.public_port, manifest.name, client, avoid=outlet_ports)
@@ -222,12 +226,16 @@ def deploy(
         tags = {n.image for inst in p.instances if inst.pod in pods for n in inst.nodes if n.build_context is not None}
         builds = tuple(b for b in p.builds if b.tag in tags)
         services = tuple(
-            compose_mod.service_name(inst.name, n.container) for inst in p.instances if inst.pod in pods for n in inst.nodes
+            compose_mod.service_name(inst.name, n.container)
+            for inst in p.instances
+            if inst.pod in pods
+            for n in inst.nodes
         )
     old_ids = {b.tag: _image_id(engine, b.tag) for b in builds}
     on_event(Event("Building images ...", "step"))
     built = engine.build(
-        dataclasses.replace(p, builds=builds), on_line=lambda tag, line: on_event(Event(f"{tag}: {line[:100]}", "progress"))
+        dataclasses.replace(p, builds=builds),
+        on_line=lambda tag, line: on_event(Event(f"{tag}: {line[:100]}", "progress")),
     )
     changed = tuple(tag for tag, iid in built.items() if old_ids.get(tag) != iid)
     on_event(
@@ -261,7 +269,11 @@ def deploy(
     # are new), or on a zone with no app container yet
     early = bool(nodes) and services is None and (way == "host" or not before)
     try:
-        on_event(Event(f"Starting zone {p.zone} ..." if services is None else f"Recreating {', '.join(services)} ...", "step"))
+        on_event(
+            Event(
+                f"Starting zone {p.zone} ..." if services is None else f"Recreating {', '.join(services)} ...", "step"
+            )
+        )
         if services is None:
             engine.up(
                 p,
@@ -282,7 +294,9 @@ def deploy(
             probe[0] if probe else None,
             deadline,
             baseline,
-            on_tick=lambda t: on_event(Event(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ... {t:.0f} s", "progress")),
+            on_tick=lambda t: on_event(
+                Event(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ... {t:.0f} s", "progress")
+            ),
         )
     finally:
         for started in probe:

@@ -25,9 +25,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import docker
 import docker.errors
@@ -227,7 +228,9 @@ def _context_files(context: Path) -> bytes:
     exclude: list[str] = []
     ignore = context / ".dockerignore"
     if ignore.exists():
-        exclude = [ln.strip() for ln in ignore.read_text().splitlines() if ln.strip() and not ln.strip().startswith("#")]
+        exclude = [
+            ln.strip() for ln in ignore.read_text().splitlines() if ln.strip() and not ln.strip().startswith("#")
+        ]
     h = hashlib.sha256()
     for rel in sorted(dbuild.exclude_paths(str(context), exclude, dockerfile="Dockerfile")):
         path = context / rel
@@ -267,9 +270,10 @@ class Engine:
     def compose_command(self) -> list[str]:
         """``docker compose`` (v2) when present, else ``docker-compose`` (v1)."""
         if self._compose is None:
-            if shutil.which("docker") and subprocess.run(
-                ["docker", "compose", "version"], capture_output=True, text=True
-            ).returncode == 0:
+            if (
+                shutil.which("docker")
+                and subprocess.run(["docker", "compose", "version"], capture_output=True, text=True).returncode == 0
+            ):
                 self._compose = ["docker", "compose"]
             elif shutil.which("docker-compose"):
                 self._compose = ["docker-compose"]
@@ -282,7 +286,7 @@ class Engine:
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             tail = "\n".join((r.stderr or r.stdout).strip().splitlines()[-15:])
-            raise EngineError(f"`{' '.join(cmd[:len(self.compose_command())])} {' '.join(args)}` failed:\n{tail}")
+            raise EngineError(f"`{' '.join(cmd[: len(self.compose_command())])} {' '.join(args)}` failed:\n{tail}")
         return r
 
     # ------------------------------------------------------------------ checks
@@ -311,7 +315,9 @@ class Engine:
         cpus = sum(inst.cpus * len(inst.nodes) for inst in plan.instances)
         host_cpus = os.cpu_count() or 1
         if cpus > host_cpus:
-            warnings.append(f"the zone's containers may use {cpus:g} CPUs together; this host has {host_cpus} (they will share)")
+            warnings.append(
+                f"the zone's containers may use {cpus:g} CPUs together; this host has {host_cpus} (they will share)"
+            )
         if problems:
             raise PreflightError(problems)
         return warnings
@@ -332,7 +338,10 @@ class Engine:
             digest = self._context_digest(b.context, labels)
             if digest is not None:
                 current = self._image_attrs(b.tag)
-                if current is not None and (current.get("Config") or {}).get("Labels", {}).get(LABEL + "context") == digest:
+                if (
+                    current is not None
+                    and (current.get("Config") or {}).get("Labels", {}).get(LABEL + "context") == digest
+                ):
                     ids[b.tag] = current["Id"]
                     if on_line is not None:
                         on_line(b.tag, "up to date (same context, same base)")
@@ -420,10 +429,15 @@ class Engine:
             if found is not None and found.get("Name") == name:
                 owner = (found.get("Labels") or {}).get(LABEL + "zone")
                 if owner != plan.zone:
-                    raise EngineError(f"a Docker network named {name} exists and is not zone {plan.zone}'s; remove it first")
+                    raise EngineError(
+                        f"a Docker network named {name} exists and is not zone {plan.zone}'s; remove it first"
+                    )
                 return
             self.client.api.create_network(
-                name, driver="bridge", labels={**compose_mod.network_labels(plan), **dict(labels or {})}, check_duplicate=True
+                name,
+                driver="bridge",
+                labels={**compose_mod.network_labels(plan), **dict(labels or {})},
+                check_duplicate=True,
             )
         except docker.errors.DockerException as e:
             raise EngineError(f"cannot create network {name}: {e}") from None
@@ -442,7 +456,10 @@ class Engine:
         plan.compose_file.write_text(compose_text)
         cmd = [*self.compose_command(), "-p", compose_mod.project_name(plan.zone), "-f", str(plan.compose_file)]
         proc = subprocess.Popen(
-            [*cmd, "up", "-d", "--no-build", "--remove-orphans"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*cmd, "up", "-d", "--no-build", "--remove-orphans"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         out: dict[str, str] = {}
         drain = threading.Thread(target=lambda: out.update(zip(("stdout", "stderr"), proc.communicate())), daemon=True)
@@ -500,7 +517,7 @@ class Engine:
             return []
 
     def probe_way(self, zone: str, setting: str = "auto") -> str:
-        """"host" or "container": how readiness pings reach the zone (see start_probe)."""
+        """ "host" or "container": how readiness pings reach the zone (see start_probe)."""
         if setting in ("host", "container"):
             return setting
         return "host" if host_reaches(self.client, compose_mod.network_name(zone)) else "container"

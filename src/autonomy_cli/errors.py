@@ -28,8 +28,8 @@ A problem with no path (a missing file, a YAML syntax error) prints as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 __all__ = [
     "BuildError",

@@ -35,9 +35,10 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal, Optional
+from typing import Literal, Optional
 
 import docker
 import docker.errors
@@ -133,7 +134,7 @@ class BaseImageResult:
     image_id: str
     base_hash: str
     source: str
-    rootfs: Optional[str] = None
+    rootfs: str | None = None
     rootfs_cached: bool = False
     seconds: float = 0.0
 
@@ -276,7 +277,7 @@ def _build_lock() -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _pull_quickly(client: docker.DockerClient, ref: str) -> Optional[str]:
+def _pull_quickly(client: docker.DockerClient, ref: str) -> str | None:
     """Pull ``ref``; give up after PULL_SILENCE_TIMEOUT s without any answer.
 
     Returns None on success, else why it failed (an unreachable registry fails in
@@ -347,9 +348,7 @@ def _apt_sources() -> list[dict]:
                 m = re.match(r"^(deb)\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*(.*)$", line)
                 if not m:
                     continue
-                opts = dict(
-                    o.split("=", 1) for o in (m.group(2) or "").split() if "=" in o
-                )
+                opts = dict(o.split("=", 1) for o in (m.group(2) or "").split() if "=" in o)
                 out.append(
                     {
                         "types": ["deb"],
@@ -441,18 +440,14 @@ def _run_mmdebstrap(output: str, on_step: OnStep) -> None:
             proc.wait()
     if rc != 0:
         why = "timed out" if rc < 0 else f"exit code {rc}"
-        raise ImageError(
-            f"mmdebstrap failed ({why}); its last lines:\n  " + "\n  ".join(tail)
-        )
+        raise ImageError(f"mmdebstrap failed ({why}); its last lines:\n  " + "\n  ".join(tail))
 
 
 def _import_rootfs(client: docker.DockerClient, tarball: str, tag: str, rootfs_hash: str) -> None:
     repository, _, version = tag.rpartition(":")
     changes = [*DEBIAN_IMPORT_CHANGES, f"LABEL {LABEL_ROOTFS_HASH}={rootfs_hash}"]
     try:
-        result = client.api.import_image_from_file(
-            tarball, repository=repository, tag=version, changes=changes
-        )
+        result = client.api.import_image_from_file(tarball, repository=repository, tag=version, changes=changes)
     except docker.errors.APIError as e:
         raise ImageError(f"docker import of the root filesystem failed: {_explain(e)}") from e
     for line in str(result).splitlines():
@@ -480,7 +475,7 @@ def _offline_rootfs(client: docker.DockerClient, on_step: OnStep) -> tuple[str, 
 # --- online rootfs: python:3.11-slim + pip ------------------------------------------------
 
 
-def _online_python_image(client: docker.DockerClient, on_step: OnStep) -> Optional[str]:
+def _online_python_image(client: docker.DockerClient, on_step: OnStep) -> str | None:
     """None if python:3.11-slim is here (or was just pulled), else why it is not."""
     if _get_image(client, ONLINE_PYTHON_IMAGE) is not None:
         return None
@@ -558,10 +553,7 @@ def _build(
                 image_id = chunk["aux"].get("ID", image_id)
             if "error" in chunk:
                 detail = chunk.get("error") or chunk.get("errorDetail", {}).get("message", "")
-                raise ImageError(
-                    f"building {what} failed: {detail.strip()}\n  "
-                    + "\n  ".join(log[-15:])
-                )
+                raise ImageError(f"building {what} failed: {detail.strip()}\n  " + "\n  ".join(log[-15:]))
     except docker.errors.APIError as e:
         raise ImageError(f"building {what} failed: {_explain(e)}") from e
     image = _get_image(client, tag)
@@ -585,7 +577,7 @@ def _build_base(
     label_line = "LABEL " + " ".join(f'{k}="{v}"' for k, v in labels.items())
     files = {"Dockerfile": snapshot["templates/Dockerfile"].rstrip(b"\n") + b"\n" + label_line.encode() + b"\n"}
     files.update(
-        {"autonomy/" + name[len("runtime/"):]: data for name, data in snapshot.items() if name.startswith("runtime/")}
+        {"autonomy/" + name[len("runtime/") :]: data for name, data in snapshot.items() if name.startswith("runtime/")}
     )
     return _build(
         client,
@@ -597,7 +589,7 @@ def _build_base(
     )
 
 
-def _remove_if_dangling(client: docker.DockerClient, image_id: Optional[str], keep: str) -> None:
+def _remove_if_dangling(client: docker.DockerClient, image_id: str | None, keep: str) -> None:
     """Remove the previous base image once nothing refers to it (best effort)."""
     if not image_id or image_id == keep:
         return
@@ -628,7 +620,7 @@ def ensure_base_image(
     snapshot = _snapshot()
     base_hash = _hash_snapshot(snapshot)
 
-    def cached() -> Optional[BaseImageResult]:
+    def cached() -> BaseImageResult | None:
         image = _get_image(client, BASE_IMAGE)
         if image is None or force:
             return None
@@ -657,7 +649,7 @@ def ensure_base_image(
         why = "forced" if force else ("the runtime changed" if previous is not None else "not built yet")
         _step(on_step, f"building the base image {BASE_IMAGE} ({why})")
 
-        rootfs: Optional[str] = None
+        rootfs: str | None = None
         rootfs_cached = False
         way: Way = "offline"
         if source == "auto":
@@ -667,7 +659,7 @@ def ensure_base_image(
                     rootfs, rootfs_cached = _rootfs_tag(kind), True
                     _step(on_step, f"root filesystem {rootfs} is cached ({kind})")
                     break
-        online_error: Optional[str] = None
+        online_error: str | None = None
         if rootfs is None and source in ("auto", "online"):
             online_error = _online_python_image(client, on_step)
             if online_error is None:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import docker.errors
 
@@ -279,14 +279,20 @@ class Inlet:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.local_port}"
 
-    def _start(self, engine: Engine, on_event: Callable[[str], None] | None) -> "Inlet":
+    def _start(self, engine: Engine, on_event: Callable[[str], None] | None) -> Inlet:
         ready = threading.Event()
 
         def run() -> None:
             try:
                 forward(
-                    self.zone, self.instance, self.target_port, self.local_port, self._stop,
-                    ready=ready, on_event=on_event, engine=engine,
+                    self.zone,
+                    self.instance,
+                    self.target_port,
+                    self.local_port,
+                    self._stop,
+                    ready=ready,
+                    on_event=on_event,
+                    engine=engine,
                 )
             except BaseException as e:  # handed to the caller's thread
                 self._error = e
@@ -317,7 +323,7 @@ class Inlet:
         if self._thread is not None:
             self._thread.join(20)
 
-    def __enter__(self) -> "Inlet":
+    def __enter__(self) -> Inlet:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -386,7 +392,11 @@ def inlet_http(
         published = instances[instance]["published"][HTTP_PORT]  # type: ignore[index]
         if published == port or not port_free(port):
             return Inlet(
-                zone, instance, HTTP_PORT, published, forwarded=False,
+                zone,
+                instance,
+                HTTP_PORT,
+                published,
+                forwarded=False,
                 note=f"deploy already published {instance}:{HTTP_PORT} on 127.0.0.1:{published}",
             )
     elif len(instances) == 1:

@@ -26,8 +26,9 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .errors import CliError
 from .logstream import LogLine
@@ -118,7 +119,7 @@ class Hub:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # no access log on stderr
@@ -191,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    owner: "LogPageServer"
+    owner: LogPageServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:  # a page closed mid-write
         pass
@@ -251,7 +252,9 @@ class LogPageServer:
             from .engine import port_holder
 
             holder = port_holder(self.port) if e.errno in (98, 48) else str(e.strerror or e)
-            raise CliError(f"cannot serve on 127.0.0.1:{self.port}: held by {holder}; choose another with --port") from None
+            raise CliError(
+                f"cannot serve on 127.0.0.1:{self.port}: held by {holder}; choose another with --port"
+            ) from None
         httpd.owner = self
         self.port = httpd.server_address[1]
         self._httpd = httpd
@@ -266,7 +269,9 @@ class LogPageServer:
         t = threading.Thread(target=self._follow, name="logpage-follow", daemon=True)
         t.start()
         self._threads.append(t)
-        s = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.25}, name="logpage-http", daemon=True)
+        s = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.25}, name="logpage-http", daemon=True
+        )
         s.start()
         self._threads.append(s)
 

@@ -36,9 +36,10 @@ import itertools
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from .errors import CliError, EngineError, UsageError
 
@@ -160,12 +161,12 @@ def parse_docker_line(raw: bytes | str) -> tuple[int, str]:
 
 
 def _ns_to_datetime(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns // 1_000_000_000, timezone.utc).replace(microsecond=(ns % 1_000_000_000) // 1000)
+    return datetime.fromtimestamp(ns // 1_000_000_000, UTC).replace(microsecond=(ns % 1_000_000_000) // 1000)
 
 
 def _datetime_to_ns(t: datetime) -> int:
     if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
+        t = t.replace(tzinfo=UTC)
     return calendar.timegm(t.utctimetuple()) * 1_000_000_000 + t.microsecond * 1000
 
 
@@ -176,7 +177,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """``10m``, ``2h``, ``30s``, ``1h30m``, ``2d`` ago, or an ISO time (UTC unless it says)."""
     text = value.strip()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if text and _DURATION.sub("", text) == "":
         seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(text))
         return now - timedelta(seconds=seconds)
@@ -187,8 +188,8 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
             f"--since {value!r}: expected a duration like 30s, 10m, 2h, 1h30m, 2d, or an ISO time like 2026-11-21T05:07:06"
         ) from None
     if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return t.astimezone(timezone.utc)
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC)
 
 
 # --------------------------------------------------------------------------- merger
@@ -203,7 +204,9 @@ class Merger:
     :attr:`dropped` (a slow consumer loses old lines, memory stays bounded).
     """
 
-    def __init__(self, window: float = 0.2, capacity: int = 20_000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, window: float = 0.2, capacity: int = 20_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.window = window
@@ -337,7 +340,12 @@ class DockerSource:
         ]
 
     def open(self, info: ContainerInfo, *, since: int | None, tail: int | None, follow: bool) -> LogStream:
-        kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": True, "tail": "all" if tail is None else tail}
+        kwargs: dict[str, Any] = {
+            "stdout": True,
+            "stderr": True,
+            "timestamps": True,
+            "tail": "all" if tail is None else tail,
+        }
         if since is not None and since > 0:
             kwargs["since"] = int(since)
         if follow:
@@ -379,7 +387,15 @@ class _Seen:
 class _Tagger:
     """Turns raw lines of one container into LogLines, skipping what was emitted before."""
 
-    def __init__(self, zone: str, info: ContainerInfo, seen: _Seen, lock: threading.Lock, since_ns: int | None, levels: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        zone: str,
+        info: ContainerInfo,
+        seen: _Seen,
+        lock: threading.Lock,
+        since_ns: int | None,
+        levels: frozenset[str] | None,
+    ) -> None:
         labels = info.labels
         self.zone = zone
         self.pod = info.pod
@@ -427,7 +443,15 @@ class _Tagger:
 
 
 class _Reader(threading.Thread):
-    def __init__(self, source: LogSource, info: ContainerInfo, tagger: _Tagger, sink: Callable[[LogLine], None], since: int | None, tail: int | None) -> None:
+    def __init__(
+        self,
+        source: LogSource,
+        info: ContainerInfo,
+        tagger: _Tagger,
+        sink: Callable[[LogLine], None],
+        since: int | None,
+        tail: int | None,
+    ) -> None:
         super().__init__(name=f"logs-{info.name}", daemon=True)
         self.source, self.info, self.tagger, self.sink = source, info, tagger, sink
         self.since, self.tail = since, tail
@@ -572,7 +596,7 @@ class Follower:
         """Readers now following a container."""
         return sum(1 for r in self._readers.values() if r.is_alive())
 
-    def __iter__(self) -> "Follower":
+    def __iter__(self) -> Follower:
         return self
 
     def __next__(self) -> LogLine:
@@ -591,7 +615,7 @@ class Follower:
         for r in list(self._readers.values()):
             r.close()
 
-    def start(self) -> "Follower":
+    def start(self) -> Follower:
         """Poll the container list now (the iterator does it at its first ``next()``
         otherwise): a missing zone or an unknown pod is an error at once."""
         if self._polls == 0:

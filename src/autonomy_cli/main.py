@@ -24,8 +24,9 @@ gc.disable()
 import functools  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Callable, Optional, TypeVar  # noqa: E402
+from typing import Any, TypeVar
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -76,8 +77,10 @@ def _settings() -> CliSettings:
 @_handled
 def _main(
     ctx: typer.Context,
-    rm: bool = typer.Option(False, "--rm", help="Run the dev loop (`autonomy dev`): deploy, follow, delete the zone on exit."),
-    dir: Optional[Path] = typer.Option(None, "--dir", help="With --rm: the project folder (default: here)."),
+    rm: bool = typer.Option(
+        False, "--rm", help="Run the dev loop (`autonomy dev`): deploy, follow, delete the zone on exit."
+    ),
+    dir: Path | None = typer.Option(None, "--dir", help="With --rm: the project folder (default: here)."),
 ) -> None:
     s = _settings()  # a bad setting is reported before any command does anything
     if rm:
@@ -92,7 +95,7 @@ def _main(
         typer.echo(ctx.get_help())
 
 
-def _project_dir(dir: Optional[Path]) -> Path:
+def _project_dir(dir: Path | None) -> Path:
     d = (dir or Path.cwd()).resolve()
     if not d.is_dir():
         raise UsageError(f"{d}: not a folder")
@@ -140,7 +143,7 @@ def cluster_show(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 
 @zone_app.command("render")
 @_handled
-def zone_render(dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here).")) -> None:
+def zone_render(dir: Path | None = typer.Option(None, "--dir", help="Project folder (default: here).")) -> None:
     """Print the Compose file that `zone deploy` would apply (writes nothing)."""
     from .deploy import plan_for
 
@@ -158,8 +161,8 @@ def zone_render(dir: Optional[Path] = typer.Option(None, "--dir", help="Project 
 @zone_app.command("deploy")
 @_handled
 def zone_deploy(
-    dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
-    wait: Optional[float] = typer.Option(None, help="Seconds to wait for every node to answer."),
+    dir: Path | None = typer.Option(None, "--dir", help="Project folder (default: here)."),
+    wait: float | None = typer.Option(None, help="Seconds to wait for every node to answer."),
 ) -> None:
     """Build the zone's images, start it, wait until every node answers, show its URLs."""
     from .deploy import deploy
@@ -222,8 +225,8 @@ def zone_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
 @zone_app.command("delete")
 @_handled
 def zone_delete(
-    name: Optional[str] = typer.Argument(None, help="Zone to delete (default: the one in autonomy.yaml)."),
-    dir: Optional[Path] = typer.Option(None, "--dir", help="Project folder (default: here)."),
+    name: str | None = typer.Argument(None, help="Zone to delete (default: the one in autonomy.yaml)."),
+    dir: Path | None = typer.Option(None, "--dir", help="Project folder (default: here)."),
     images: bool = typer.Option(False, "--images", help="Also remove the images built for the zone."),
 ) -> None:
     """Delete a zone: every container, network, volume and key. Idempotent."""

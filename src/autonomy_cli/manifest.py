@@ -56,9 +56,10 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Literal, Sequence, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -264,16 +265,16 @@ class EnvVar(_Frozen):
             raise ValueError(f"secret '{secret}' is not defined in {SECRETS_FILE}")
         why = secret_value_problem(secrets[secret])
         if why is not None:
-            raise ValueError(
-                f"secret '{secret}' in {SECRETS_FILE} {why}, which cannot be passed to a container safely"
-            )
+            raise ValueError(f"secret '{secret}' in {SECRETS_FILE} {why}, which cannot be passed to a container safely")
         return {"name": name, "value": secrets[secret], "secret": True}
 
     @field_validator("name")
     @classmethod
     def _check_env_name(cls, value: str) -> str:
         if not _ENV_NAME_RE.match(value):
-            raise ValueError(f"a variable name must be letters, digits and '_', not starting with a digit, got {value!r}")
+            raise ValueError(
+                f"a variable name must be letters, digits and '_', not starting with a digit, got {value!r}"
+            )
         if value in RESERVED_ENV:
             raise ValueError(f"{value} is set by autonomy in every container; choose another name")
         return value
@@ -336,9 +337,7 @@ class Container(_Frozen):
         if value is None:
             return ()
         if not isinstance(value, (dict, list, tuple)):
-            raise ValueError(
-                f"expected a mapping of NAME: value, or a list of `- NAME: value`, got {_describe(value)}"
-            )
+            raise ValueError(f"expected a mapping of NAME: value, or a list of `- NAME: value`, got {_describe(value)}")
         items: list[Any] = []
         seen: set[str] = set()
         for name, item in _flatten_env(value):
@@ -522,12 +521,18 @@ def _load_secrets(path: Path) -> tuple[dict[str, str] | None, list[Problem]]:
     for name, value in data.items():
         if not isinstance(name, str) or not _SECRET_NAME_RE.match(name):
             problems.append(
-                Problem(str(name), "a secret name must be letters, digits, '_' and '-', starting with a letter or '_'", SECRETS_FILE)
+                Problem(
+                    str(name),
+                    "a secret name must be letters, digits, '_' and '-', starting with a letter or '_'",
+                    SECRETS_FILE,
+                )
             )
             continue
         text_value = _scalar_text(value)
         if text_value is None:
-            problems.append(Problem(name, f"expected a string, number or boolean, got {_describe(value)}", SECRETS_FILE))
+            problems.append(
+                Problem(name, f"expected a string, number or boolean, got {_describe(value)}", SECRETS_FILE)
+            )
             continue
         secrets[name] = text_value
     return secrets, problems
@@ -675,7 +680,9 @@ def _cross_checks(data: dict[Any, Any]) -> list[Problem]:
         good_name = isinstance(name, str) and _NAME_RE.match(name) is not None
         if isinstance(name, str):
             if name in pod_names:
-                problems.append(Problem(f"pods[{i}].name", f"pod name '{name}' is already used by pods[{pod_names[name]}]"))
+                problems.append(
+                    Problem(f"pods[{i}].name", f"pod name '{name}' is already used by pods[{pod_names[name]}]")
+                )
                 good_name = False
             else:
                 pod_names[name] = i
@@ -683,7 +690,9 @@ def _cross_checks(data: dict[Any, Any]) -> list[Problem]:
             if public_at is None:
                 public_at = i
             else:
-                problems.append(Problem(f"pods[{i}].public", f"only one pod can be public, and pods[{public_at}] already is"))
+                problems.append(
+                    Problem(f"pods[{i}].public", f"only one pod can be public, and pods[{public_at}] already is")
+                )
         containers = pod.get("containers")
         container_names: list[str] = []
         if isinstance(containers, list):
@@ -694,7 +703,10 @@ def _cross_checks(data: dict[Any, Any]) -> list[Problem]:
                     continue
                 if cname in seen:
                     problems.append(
-                        Problem(f"pods[{i}].containers[{j}].name", f"container name '{cname}' is already used by containers[{seen[cname]}]")
+                        Problem(
+                            f"pods[{i}].containers[{j}].name",
+                            f"container name '{cname}' is already used by containers[{seen[cname]}]",
+                        )
                     )
                 else:
                     seen[cname] = j
@@ -722,7 +734,10 @@ def _cross_checks(data: dict[Any, Any]) -> list[Problem]:
             if owner is not None:
                 what = f"clone {k} of pod '{name}'" if clones > 1 else f"pod '{name}'"
                 problems.append(
-                    Problem(f"pods[{i}].name", f"{what} would be named '{instance}', like a pod instance of pods[{owner[0]}] ('{owner[1]}')")
+                    Problem(
+                        f"pods[{i}].name",
+                        f"{what} would be named '{instance}', like a pod instance of pods[{owner[0]}] ('{owner[1]}')",
+                    )
                 )
                 continue
             instance_owner[instance] = (i, name)
@@ -762,10 +777,14 @@ def load(project_dir: Path) -> Manifest:
     if not ok:
         raise ManifestError(problems + secret_problems)
     if data is None:
-        raise ManifestError(problems + [Problem("", "is empty; expected a mapping with keys 'name' and 'pods'", file)] + secret_problems)
+        raise ManifestError(
+            problems + [Problem("", "is empty; expected a mapping with keys 'name' and 'pods'", file)] + secret_problems
+        )
     if not isinstance(data, dict):
         raise ManifestError(
-            problems + [Problem("", f"expected a mapping with keys 'name' and 'pods', got {_describe(data)}", file)] + secret_problems
+            problems
+            + [Problem("", f"expected a mapping with keys 'name' and 'pods', got {_describe(data)}", file)]
+            + secret_problems
         )
     context = {"project_dir": project, "secrets": secrets, "secrets_broken": bool(secret_problems)}
     manifest: Manifest | None = None

@@ -310,9 +310,7 @@ def plan(
             f"so each of their containers is limited to {host_cpus:g} CPUs"
         )
     if outlets_on_clone0:
-        warnings.append(
-            f"pods {', '.join(outlets_on_clone0)} have clones: their published ports go to clone 0 only"
-        )
+        warnings.append(f"pods {', '.join(outlets_on_clone0)} have clones: their published ports go to clone 0 only")
     return ZonePlan(
         cluster=cluster_id,
         zone=zone,

@@ -27,7 +27,8 @@ import logging
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import docker
 import docker.errors
@@ -106,7 +107,7 @@ class HostProbe:
 
     way = "host"
 
-    def __init__(self, engine: "Engine", plan: ZonePlan, nodes: Iterable[str], timeout: float, old_apps: Iterable[str]):
+    def __init__(self, engine: Engine, plan: ZonePlan, nodes: Iterable[str], timeout: float, old_apps: Iterable[str]):
         from autonomy.probe import probe_settings
 
         self._engine = engine
@@ -141,7 +142,9 @@ class HostProbe:
         try:
             loop = asyncio.new_event_loop()
             self._loop = loop
-            self._task = loop.create_task(ping_all(self._settings, self._nodes, self._timeout, endpoints=self.endpoints))
+            self._task = loop.create_task(
+                ping_all(self._settings, self._nodes, self._timeout, endpoints=self.endpoints)
+            )
             if self._closed:
                 self._task.cancel()
             self._result = loop.run_until_complete(self._task)
@@ -205,7 +208,7 @@ class ContainerProbe:
 
     way = "container"
 
-    def __init__(self, engine: "Engine", plan: ZonePlan, nodes: Iterable[str], timeout: float):
+    def __init__(self, engine: Engine, plan: ZonePlan, nodes: Iterable[str], timeout: float):
         self._engine = engine
         self._container: Container | None = engine.client.containers.run(
             compose_mod.BASE_IMAGE,

@@ -19,9 +19,10 @@ variable                   default            meaning
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping, cast
+from typing import Literal, cast
 
 from .errors import UsageError
 
@@ -47,7 +48,7 @@ class CliSettings:
         return self.zones_dir / zone
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "CliSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CliSettings:
         env = os.environ if env is None else env
         home = Path(env.get("AUTONOMY_HOME") or Path.home() / ".autonomy").expanduser().resolve()
         source = (env.get("AUTONOMY_BASE_SOURCE") or "auto").lower()

@@ -163,7 +163,10 @@ def zone_status(engine: Engine, zone: str, state_dir: Path | None = None) -> lis
         st = instances.setdefault(
             inst,
             InstanceStatus(
-                instance=inst, pod=labels.get(LABEL + "pod", ""), clone=int(labels.get(LABEL + "clone", "0") or 0), state="missing"
+                instance=inst,
+                pod=labels.get(LABEL + "pod", ""),
+                clone=int(labels.get(LABEL + "clone", "0") or 0),
+                state="missing",
             ),
         )
         state = c.attrs.get("State", {})
@@ -187,7 +190,11 @@ def zone_status(engine: Engine, zone: str, state_dir: Path | None = None) -> lis
     answer = _ask(
         engine,
         zone,
-        {s.instance: [n.node for n in s.nodes if n.state == "running" and n.node] for s in ordered if s.instance in running},
+        {
+            s.instance: [n.node for n in s.nodes if n.state == "running" and n.node]
+            for s in ordered
+            if s.instance in running
+        },
         state_dir,
     )
     for s in ordered:

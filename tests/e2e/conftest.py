@@ -74,7 +74,11 @@ def cli(autonomy_home, cold_engine):
         env = dict(os.environ, AUTONOMY_HOME=str(autonomy_home), COLUMNS="200", NO_COLOR="1", **(env or {}))
         return subprocess.run(
             [sys.executable, "-m", "autonomy_cli.main", *args],
-            cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     return run

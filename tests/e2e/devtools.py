@@ -83,7 +83,9 @@ class Dev:
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
                     tail = "\n".join(self.lines[-60:])
-                    raise AssertionError(f"no line matching {pattern!r} (exit code {self.proc.poll()}); output:\n{tail}")
+                    raise AssertionError(
+                        f"no line matching {pattern!r} (exit code {self.proc.poll()}); output:\n{tail}"
+                    )
                 self._cond.wait(min(left, 0.5))
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 90) -> int:

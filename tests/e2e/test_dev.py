@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 
 import pytest
-
 from conftest import leftovers
 from devtools import Dev, app_containers, copy_project, images_of, run_cli
 

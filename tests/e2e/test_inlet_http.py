@@ -6,7 +6,6 @@ import json
 import urllib.request
 
 import pytest
-
 from conftest import leftovers
 from devtools import copy_project, images_of, inlets_of, run_cli
 

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, leftovers
 
 pytestmark = pytest.mark.e2e
@@ -80,7 +79,9 @@ def zone(cli, cold_engine):
         r = cli("zone", "deploy", "--dir", str(PROJECT))
         assert r.returncode == 0, f"deploy failed ({r.returncode}):\n{r.stdout}{r.stderr}"
         for pod in ("alpha", "beta"):
-            wait_for(f"{pod} ticks", lambda: f"{pod} tick" in app_container(client, pod).logs().decode(errors="replace"))
+            wait_for(
+                f"{pod} ticks", lambda: f"{pod} tick" in app_container(client, pod).logs().decode(errors="replace")
+            )
         yield client
     finally:
         r = cli("zone", "delete", ZONE, "--images")
@@ -92,7 +93,13 @@ def zone(cli, cold_engine):
 
 
 def test_zone_logs_without_a_tty_is_plain_and_filters(zone, autonomy_home):
-    r = subprocess.run(autonomy("zone", "logs", "--dir", str(PROJECT)), env=env(autonomy_home), capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        autonomy("zone", "logs", "--dir", str(PROJECT)),
+        env=env(autonomy_home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert not ANSI.search(r.stdout), r.stdout[:2000]
     lines = r.stdout.splitlines()
@@ -103,18 +110,41 @@ def test_zone_logs_without_a_tty_is_plain_and_filters(zone, autonomy_home):
     assert stamps == sorted(stamps)  # interleaved by time
     warn = subprocess.run(
         autonomy("zone", "logs", ZONE, "--level", "WARNING", "--container", "worker"),
-        env=env(autonomy_home), capture_output=True, text=True, timeout=60,
+        env=env(autonomy_home),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert warn.returncode == 0, warn.stderr
-    assert warn.stdout.strip() and all(" beta/worker " in ln and " WARNING " in ln for ln in warn.stdout.splitlines()), warn.stdout
+    assert warn.stdout.strip() and all(
+        " beta/worker " in ln and " WARNING " in ln for ln in warn.stdout.splitlines()
+    ), warn.stdout
     cut = stamps[len(stamps) // 2]
-    recent = subprocess.run(autonomy("zone", "logs", ZONE, "--since", cut), env=env(autonomy_home), capture_output=True, text=True, timeout=60)
+    recent = subprocess.run(
+        autonomy("zone", "logs", ZONE, "--since", cut),
+        env=env(autonomy_home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert recent.returncode == 0, recent.stderr
     got = [ln.split(" ", 1)[0] for ln in recent.stdout.splitlines()]
     assert got and min(got) >= cut and got[0] == cut
-    hour = subprocess.run(autonomy("zone", "logs", ZONE, "--since", "1h"), env=env(autonomy_home), capture_output=True, text=True, timeout=60)
+    hour = subprocess.run(
+        autonomy("zone", "logs", ZONE, "--since", "1h"),
+        env=env(autonomy_home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert len(hour.stdout.splitlines()) >= len(lines)
-    bad = subprocess.run(autonomy("zone", "logs", ZONE, "--pod", "gamma"), env=env(autonomy_home), capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        autonomy("zone", "logs", ZONE, "--pod", "gamma"),
+        env=env(autonomy_home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "no pod 'gamma'" in bad.stderr
 
 
@@ -122,7 +152,10 @@ def test_zone_logs_on_a_tty_is_coloured(zone, autonomy_home):
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         autonomy("zone", "logs", ZONE, "--tail", "5"),
-        env=dict(env(autonomy_home), TERM="xterm-256color"), stdin=slave, stdout=slave, stderr=slave,
+        env=dict(env(autonomy_home), TERM="xterm-256color"),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
     )
     os.close(slave)
     out = b""
@@ -167,14 +200,19 @@ class Reader:
 def test_zone_logs_follow_pod_shows_only_that_pods_lines(zone, autonomy_home):
     proc = subprocess.Popen(
         autonomy("zone", "logs", ZONE, "-f", "--pod", "alpha", "--tail", "3"),
-        env=env(autonomy_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env(autonomy_home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out = Reader(proc)
     try:
         first = wait_for("the first lines", lambda: [ln for ln in out.lines if "alpha tick" in ln], timeout=30)
         n0 = int(first[-1].rsplit(" ", 1)[1])
         # lines logged after the command started arrive as they come
-        wait_for("a new tick", lambda: any(ln.endswith(f" {n0 + 3}") for ln in out.lines if "alpha tick" in ln), timeout=30)
+        wait_for(
+            "a new tick", lambda: any(ln.endswith(f" {n0 + 3}") for ln in out.lines if "alpha tick" in ln), timeout=30
+        )
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         proc.wait(20)
@@ -216,8 +254,16 @@ def browser(tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,900",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}", "--no-first-run", "--disable-extensions"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,900",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         options.add_argument(arg)
     # the system chromedriver, given explicitly: selenium-manager never runs, downloads nothing
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
@@ -232,11 +278,16 @@ def logs_page(zone, autonomy_home):
     port = free_port()
     proc = subprocess.Popen(
         autonomy("zone", "inlet", "--to", "logs", ZONE, "--port", str(port)),
-        env=env(autonomy_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env(autonomy_home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out = Reader(proc)
     try:
-        wait_for("the inlet's URL", lambda: proc.poll() is not None or f"http://127.0.0.1:{port}" in out.text(), timeout=30)
+        wait_for(
+            "the inlet's URL", lambda: proc.poll() is not None or f"http://127.0.0.1:{port}" in out.text(), timeout=30
+        )
         assert proc.poll() is None, out.text() + (proc.stderr.read() if proc.stderr else "")
         yield f"http://127.0.0.1:{port}", port
     finally:
@@ -313,15 +364,25 @@ def test_logs_page_in_a_headless_browser(zone, logs_page, browser, tmp_path, cli
     beta_boot = boot_of(client, "beta")
     search = driver.find_element(By.ID, "search")
     search.send_keys(f"beta tick {beta_boot}")
-    wait_for("the search", lambda: (lambda s: s and all(beta_boot in r[3] and r[0] == "beta" for r in s))(rows(driver)), timeout=5)
+    wait_for(
+        "the search",
+        lambda: (lambda s: s and all(beta_boot in r[3] and r[0] == "beta" for r in s))(rows(driver)),
+        timeout=5,
+    )
     search.clear()
     driver.execute_script("document.getElementById('search').dispatchEvent(new Event('input'))")
     wait_for("the search cleared", lambda: {"alpha", "beta"} <= {r[0] for r in rows(driver)}, timeout=5)
 
     # the page keeps following when a container restarts: no line twice
     app_container(client, "beta").restart(timeout=10)
-    new_boot = wait_for("beta's new boot", lambda: (lambda b: b if b and b != beta_boot else "")(boot_of(client, "beta")), timeout=60)
-    wait_for("beta's ticks after its restart", lambda: any(f"beta tick {new_boot} 2" in r[3] for r in rows(driver)), timeout=30)
+    new_boot = wait_for(
+        "beta's new boot", lambda: (lambda b: b if b and b != beta_boot else "")(boot_of(client, "beta")), timeout=60
+    )
+    wait_for(
+        "beta's ticks after its restart",
+        lambda: any(f"beta tick {new_boot} 2" in r[3] for r in rows(driver)),
+        timeout=30,
+    )
     texts = [r[3] for r in rows(driver)]
     ticks = [t for t in texts if " tick " in t]  # each carries its boot id: unique
     assert len(ticks) == len(set(ticks)), "a line was shown twice"
@@ -332,14 +393,22 @@ def test_logs_page_in_a_headless_browser(zone, logs_page, browser, tmp_path, cli
     project = tmp_path / "lgtest"
     shutil.copytree(PROJECT, project)
     manifest = project / "autonomy.yaml"
-    manifest.write_text(manifest.read_text().replace("          - WHO: beta", "          - WHO: beta\n          - VERSION: \"2\""))
+    manifest.write_text(
+        manifest.read_text().replace("          - WHO: beta", '          - WHO: beta\n          - VERSION: "2"')
+    )
     before = app_container(client, "beta").id
     r = cli("zone", "deploy", "--dir", str(project))
     assert r.returncode == 0, r.stdout + r.stderr
     assert app_container(client, "beta").id != before
-    wait_for("the redeployed beta", lambda: any("beta started" in r[3] and r[3].endswith("version=2") for r in rows(driver)), timeout=30)
+    wait_for(
+        "the redeployed beta",
+        lambda: any("beta started" in r[3] and r[3].endswith("version=2") for r in rows(driver)),
+        timeout=30,
+    )
     v2_boot = boot_of(client, "beta")
-    wait_for("the redeployed beta's ticks", lambda: any(f"beta tick {v2_boot} 1" in r[3] for r in rows(driver)), timeout=30)
+    wait_for(
+        "the redeployed beta's ticks", lambda: any(f"beta tick {v2_boot} 1" in r[3] for r in rows(driver)), timeout=30
+    )
     ticks = [r[3] for r in rows(driver) if " tick " in r[3]]
     assert len(ticks) == len(set(ticks)), "a line was shown twice"
     assert driver.execute_script("return window.__sameDocument") == "yes"

@@ -14,7 +14,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +45,7 @@ def _pure_python_libs(dest: Path) -> None:
             requirement, _, marker = req.partition(";")
             if "extra" not in marker:
                 todo.append(re.match(r"[A-Za-z0-9_.\-]+", requirement.strip()).group(0))  # type: ignore[union-attr]
+
 
 def test_runtime_suite_passes_on_the_base_image(docker_client, tmp_path):
     from autonomy_cli.image import BASE_IMAGE, ensure_base_image

@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-
 from conftest import leftovers
 from devtools import copy_project, images_of, run_cli
 
@@ -21,7 +20,9 @@ def test_status_shows_state_nodes_workers_and_last_message(cold_engine, autonomy
         assert r.returncode == 0, r.stdout + r.stderr
         deployed = time.time()
         cluster = json.loads((autonomy_home / "cluster.json").read_text())["id"]
-        caller = client.containers.list(filters={"label": [f"computer.autonomy.zone={zone}", "computer.autonomy.container=caller"]})[0]
+        caller = client.containers.list(
+            filters={"label": [f"computer.autonomy.zone={zone}", "computer.autonomy.container=caller"]}
+        )[0]
         deadline = time.monotonic() + 60
         while b"keeper got message 3" not in caller.logs():
             assert time.monotonic() < deadline, caller.logs().decode()[-3000:]

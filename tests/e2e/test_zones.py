@@ -15,7 +15,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, leftovers
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +48,7 @@ class Zone:
     def __init__(self, cli, client, project: Path, zone: str) -> None:
         self.cli, self.client, self.project, self.zone = cli, client, project, zone
 
-    def __enter__(self) -> "Zone":
+    def __enter__(self) -> Zone:
         r = self.cli("zone", "deploy", "--dir", str(self.project))
         self.deploy_output = r.stdout + r.stderr
         if r.returncode != 0:
@@ -159,15 +158,24 @@ def test_multinode_example_and_redeploy_in_place(cli, cold_engine, tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
         assert "(none changed)" in r.stdout, r.stdout
         image = client.images.get("autonomy-multinode-runner")
-        assert image.labels["computer.autonomy.zone"] == "multinode" and len(image.labels["computer.autonomy.context"]) == 64
-        ours = [h for h in client.api.history(image.id) if "LABEL computer.autonomy.cluster" in (h.get("CreatedBy") or "")]
+        assert (
+            image.labels["computer.autonomy.zone"] == "multinode"
+            and len(image.labels["computer.autonomy.context"]) == 64
+        )
+        ours = [
+            h for h in client.api.history(image.id) if "LABEL computer.autonomy.cluster" in (h.get("CreatedBy") or "")
+        ]
         assert len(ours) == 1  # every label of ours in one build step
         assert container(client, "multinode", "runner-pod", "runner").id == runner_before
         assert container(client, "multinode", "client-pod", "client").id == client_before
 
         # change the runner's code: only its container is recreated
         main = project / "images" / "runner" / "main.py"
-        main.write_text(main.read_text().replace('reply = f"Hello! You said: {message}"', 'reply = f"Hi again! You said: {message}"'))
+        main.write_text(
+            main.read_text().replace(
+                'reply = f"Hello! You said: {message}"', 'reply = f"Hi again! You said: {message}"'
+            )
+        )
         r = cli("zone", "deploy", "--dir", str(project))
         assert r.returncode == 0, r.stdout + r.stderr
         assert "(changed: autonomy-multinode-runner)" in r.stdout, r.stdout
@@ -180,7 +188,10 @@ def test_multinode_example_and_redeploy_in_place(cli, cold_engine, tmp_path):
         manifest.write_text(text[: text.index("  - name: client-pod")])
         r = cli("zone", "deploy", "--dir", str(project))
         assert r.returncode == 0, r.stdout + r.stderr
-        instances = {c.labels.get(LABEL + "instance") for c in client.containers.list(all=True, filters={"label": f"{LABEL}zone=multinode"})}
+        instances = {
+            c.labels.get(LABEL + "instance")
+            for c in client.containers.list(all=True, filters={"label": f"{LABEL}zone=multinode"})
+        }
         assert instances == {"runner-pod"}
 
 
@@ -190,7 +201,9 @@ def test_distribute_example_clones_and_clamped_big_size(cli, cold_engine):
         assert z.deploy_output.count("answered in") == 6
         logs = wait_log(client, "distribute", "main-pod", "main", "Processed 4 chunks across 5 runners", timeout=90)
         assert "{'processed': 3, 'items': ['item10', 'item11', 'item12']}" in logs
-        runners = client.containers.list(filters={"label": [f"{LABEL}zone=distribute", f"{LABEL}pod=runner-pod", f"{LABEL}role=app"]})
+        runners = client.containers.list(
+            filters={"label": [f"{LABEL}zone=distribute", f"{LABEL}pod=runner-pod", f"{LABEL}role=app"]}
+        )
         assert len(runners) == 5
         host_cpus = __import__("os").cpu_count()
         expected = min(4, host_cpus) * 1_000_000_000
@@ -201,7 +214,10 @@ def test_distribute_example_clones_and_clamped_big_size(cli, cold_engine):
         if host_cpus < 4:
             assert "clamped" in z.deploy_output or "host has" in z.deploy_output
         # each clone is its own pod: own hostname
-        hostnames = {c.attrs["Config"]["Hostname"] for c in client.containers.list(filters={"label": [f"{LABEL}zone=distribute", f"{LABEL}role=infra"]})}
+        hostnames = {
+            c.attrs["Config"]["Hostname"]
+            for c in client.containers.list(filters={"label": [f"{LABEL}zone=distribute", f"{LABEL}role=infra"]})
+        }
         assert hostnames == {"main-pod", *{f"runner-pod-{i}" for i in range(5)}}
 
 

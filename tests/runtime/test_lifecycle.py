@@ -10,10 +10,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from autonomy.testing import LocalPod, free_port
-
 from zonekit import app, runners
 
+from autonomy.testing import LocalPod, free_port
 
 
 def get(port: int, path: str) -> dict:
@@ -61,7 +60,9 @@ def test_taken_http_port_is_logged_not_fatal(local_zone):
 
 def _run(script: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "AUTONOMY_HTTP_PORT": "0", **env}
-    return subprocess.run([sys.executable, "-c", script], env=full, capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, "-c", script], env=full, capture_output=True, text=True, timeout=30, cwd=tmp_path
+    )
 
 
 def test_standalone_node_without_roster_serves_until_sigterm(tmp_path):

@@ -34,7 +34,9 @@ def _zone_with_probe(tmp_path: Path) -> tuple[LocalZone, Settings, dict[str, str
         public_key=kp.public_key,
         role="probe",
     )
-    entries = [dataclasses.replace(n.entry, endpoint=f"tcp://{n.entry.instance}.invalid:{n.entry.port}") for n in zone.nodes]
+    entries = [
+        dataclasses.replace(n.entry, endpoint=f"tcp://{n.entry.instance}.invalid:{n.entry.port}") for n in zone.nodes
+    ]
     Roster.build(zone.cluster, zone.zone, [*entries, probe]).write(zone.roster_path)
     key = tmp_path / "probe.key"
     kp.write(key, probe.name)

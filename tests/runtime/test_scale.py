@@ -6,9 +6,9 @@ import json
 import urllib.request
 
 import pytest
-from autonomy.testing import LocalPod, LocalZone
-
 from zonekit import app, runners
+
+from autonomy.testing import LocalPod, LocalZone
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from autonomy.testing import LocalPod
-
 from zonekit import app, runners
+
+from autonomy.testing import LocalPod
 
 
 def test_greeter(local_zone):

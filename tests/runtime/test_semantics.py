@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from autonomy.testing import LocalPod
-
 from zonekit import app, runners
+
+from autonomy.testing import LocalPod
 
 CHECKS = [
     "type_error_before_sending",

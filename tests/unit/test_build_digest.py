@@ -55,7 +55,9 @@ def test_probe_setting() -> None:
 def test_labels_are_one_instruction_after_the_users_dockerfile(tmp_path: Path) -> None:
     ctx = _context(tmp_path)
     (tmp_path / "out").mkdir()
-    path = _labelled_dockerfile(ctx, {"computer.autonomy.zone": "hello", "computer.autonomy.context": "ab"}, tmp_path / "out")
+    path = _labelled_dockerfile(
+        ctx, {"computer.autonomy.zone": "hello", "computer.autonomy.context": "ab"}, tmp_path / "out"
+    )
     assert path is not None and path.parent == tmp_path / "out"
     assert path.read_text() == (
         "FROM ghcr.io/build-trust/autonomy-python\nCOPY . .\n"

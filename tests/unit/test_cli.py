@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_manifest import INVALID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +28,12 @@ def run(*args: str, home: Path, cwd: Path | None = None, **env: str) -> subproce
         **env,
     }
     return subprocess.run(
-        [sys.executable, "-m", "autonomy_cli.main", *args], capture_output=True, text=True, env=full, cwd=cwd, timeout=60
+        [sys.executable, "-m", "autonomy_cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=cwd,
+        timeout=60,
     )
 
 

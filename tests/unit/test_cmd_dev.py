@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from autonomy_cli import cmd_dev
 from autonomy_cli.deploy import Event, _with_labels
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -68,7 +67,10 @@ def test_changed_files_are_project_relative_without_editor_temporaries(tmp_path:
 
 
 def test_extra_labels_go_on_every_service_not_the_external_network() -> None:
-    compose = {"services": {"a": {"labels": {"x": "1"}}, "b": {}}, "networks": {"zone": {"name": "n", "external": True}}}
+    compose = {
+        "services": {"a": {"labels": {"x": "1"}}, "b": {}},
+        "networks": {"zone": {"name": "n", "external": True}},
+    }
     out = _with_labels(compose, {"computer.autonomy.dev": "host:1$"})
     assert out["services"]["a"]["labels"] == {"x": "1", "computer.autonomy.dev": "host:1$$"}
     assert out["services"]["b"]["labels"] == {"computer.autonomy.dev": "host:1$$"}

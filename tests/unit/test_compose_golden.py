@@ -48,7 +48,9 @@ def test_golden(case: str) -> None:
         golden.write_text(text)
         if not UPDATE:
             pytest.fail(f"{golden} did not exist; wrote it: review and commit it")
-    assert text == golden.read_text(), f"{case}: rendered compose differs from {golden} (AUTONOMY_UPDATE_GOLDEN=1 to accept)"
+    assert text == golden.read_text(), (
+        f"{case}: rendered compose differs from {golden} (AUTONOMY_UPDATE_GOLDEN=1 to accept)"
+    )
 
 
 @pytest.mark.parametrize("case", CASES)

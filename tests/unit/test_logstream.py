@@ -13,7 +13,7 @@ import re
 import threading
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import typer
@@ -36,7 +36,7 @@ from autonomy_cli.logstream import (
 )
 
 LABEL = "computer.autonomy."
-T0 = datetime(2026, 11, 21, 5, 7, 6, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 21, 5, 7, 6, tzinfo=UTC)
 T0_NS = int(T0.timestamp()) * 1_000_000_000
 
 
@@ -44,7 +44,7 @@ def ts(ms: float, extra_ns: int = 0) -> str:
     """Docker's timestamp of T0 + ms milliseconds."""
     ns = T0_NS + int(ms * 1_000_000) + extra_ns
     sec, frac = divmod(ns, 1_000_000_000)
-    return datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
+    return datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
 
 
 def docker_line(ms: float, text: str, extra_ns: int = 0) -> bytes:
@@ -100,7 +100,7 @@ def test_body_and_message_drop_the_runtime_timestamp():
 
 
 def test_since_takes_durations_and_iso_times():
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_since("10m", now) == now - timedelta(minutes=10)
     assert parse_since("2h", now) == now - timedelta(hours=2)
     assert parse_since("30s", now) == now - timedelta(seconds=30)
@@ -270,7 +270,9 @@ class FakeSource:
     def open(self, info, *, since, tail, follow):
         with self.lock:
             self.opened.append((info.id, since, tail))
-            lines = [ln for ln in self.logs[info.id] if since is None or parse_docker_line(ln)[0] >= since * 1_000_000_000]
+            lines = [
+                ln for ln in self.logs[info.id] if since is None or parse_docker_line(ln)[0] >= since * 1_000_000_000
+            ]
             if tail is not None:
                 lines = lines[-tail:] if tail else []
             s = FakeStream(lines, follow=follow and info.running)
@@ -329,7 +331,12 @@ def two_pods() -> FakeSource:
     s = FakeSource()
     s.add("a1", "z_alpha--main_1", "alpha")
     s.add("b1", "z_beta--main_1", "beta", container="side")
-    s.write("a1", docker_line(0, "alpha 0"), docker_line(20, "2026-11-21T05:07:06.020Z WARNING node alpha 1"), docker_line(40, "alpha 2"))
+    s.write(
+        "a1",
+        docker_line(0, "alpha 0"),
+        docker_line(20, "2026-11-21T05:07:06.020Z WARNING node alpha 1"),
+        docker_line(40, "alpha 2"),
+    )
     s.write("b1", docker_line(10, "beta 0"), docker_line(30, "2026-11-21T05:07:06.030Z ERROR node beta 1"))
     return s
 
@@ -338,9 +345,22 @@ def test_follower_tags_and_interleaves_the_lines_of_every_container():
     f = follower(two_pods())
     try:
         got = collect(f, 5)
-        assert [x.text.split()[-2:] for x in got] == [["alpha", "0"], ["beta", "0"], ["alpha", "1"], ["beta", "1"], ["alpha", "2"]]
+        assert [x.text.split()[-2:] for x in got] == [
+            ["alpha", "0"],
+            ["beta", "0"],
+            ["alpha", "1"],
+            ["beta", "1"],
+            ["alpha", "2"],
+        ]
         b = got[1]
-        assert (b.zone, b.pod, b.instance, b.clone, b.container, b.node) == ("z", "beta", "beta", 0, "side", "node-z_beta--main_1")
+        assert (b.zone, b.pod, b.instance, b.clone, b.container, b.node) == (
+            "z",
+            "beta",
+            "beta",
+            0,
+            "side",
+            "node-z_beta--main_1",
+        )
         assert [x.level for x in got] == ["", "", "WARNING", "ERROR", ""]
         assert got[0].time == T0 and got[4].time == T0 + timedelta(milliseconds=40)
     finally:
@@ -514,7 +534,7 @@ def test_log_page_server_serves_the_page_and_streams_lines_on_127_0_0_1():
     try:
         assert server._httpd.server_address[0] == "127.0.0.1"
         page = urllib.request.urlopen(server.url + "/", timeout=5).read().decode()
-        assert "EventSource(\"/events\")" in page and "requestAnimationFrame" in page
+        assert 'EventSource("/events")' in page and "requestAnimationFrame" in page
         # everything is inline: no script, style or font fetched from anywhere
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
         assert "@import" not in page and "url(" not in page
@@ -561,7 +581,9 @@ def test_log_page_server_fails_at_once_when_the_zone_is_missing():
 
 
 def test_terminal_lines_are_plain_without_a_tty_and_coloured_with_one():
-    ln = LogLine(T0, "z", "runner-pod", "runner-pod-3", 3, "runner", "n1", "ERROR", "2026-11-21T05:07:06.000Z ERROR node boom")
+    ln = LogLine(
+        T0, "z", "runner-pod", "runner-pod-3", 3, "runner", "n1", "ERROR", "2026-11-21T05:07:06.000Z ERROR node boom"
+    )
     plain = format_plain(ln, 20)
     assert plain == "2026-11-21T05:07:06.000Z runner-pod-3/runner  ERROR   node boom"
     assert "\x1b" not in plain

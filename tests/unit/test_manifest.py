@@ -247,9 +247,7 @@ def test_missing_secret_names_secret_and_file(tmp_path: Path) -> None:
                   - API_KEY: secrets.MY_KEY
         """
     lines = problems_of(write(tmp_path, manifest, secrets="OTHER: x\n"))
-    assert lines == [
-        "autonomy.yaml: pods[0].containers[0].env.API_KEY: secret 'MY_KEY' is not defined in secrets.yaml"
-    ]
+    assert lines == ["autonomy.yaml: pods[0].containers[0].env.API_KEY: secret 'MY_KEY' is not defined in secrets.yaml"]
     (tmp_path / "secrets.yaml").unlink()
     (line,) = problems_of(tmp_path)
     assert "secret 'MY_KEY' is not defined in secrets.yaml" in line
@@ -278,8 +276,10 @@ def test_secret_value_that_an_env_file_cannot_carry(tmp_path: Path) -> None:
           - name: p
             containers: [{name: c, image: main, env: [{K: secrets.Q}]}]
         """
-    (line,) = problems_of(write(tmp_path, manifest, secrets="Q: \"it's\"\n"))
-    assert line.startswith("autonomy.yaml: pods[0].containers[0].env.K: secret 'Q' in secrets.yaml contains a single quote")
+    (line,) = problems_of(write(tmp_path, manifest, secrets='Q: "it\'s"\n'))
+    assert line.startswith(
+        "autonomy.yaml: pods[0].containers[0].env.K: secret 'Q' in secrets.yaml contains a single quote"
+    )
     assert "it's" not in line  # the value itself is never shown
 
 
@@ -316,17 +316,57 @@ INVALID: list[tuple[str, str, str]] = [
         "autonomy.yaml: pods[0].replicas: unknown key; expected one of: name, public, size, clones, containers, portals",
     ),
     ("clones-zero", "name: a\npods:\n" + POD + "    clones: 0\n", "autonomy.yaml: pods[0].clones: must be at least 1"),
-    ("clones-text", "name: a\npods:\n" + POD + "    clones: five\n", "autonomy.yaml: pods[0].clones: expected a whole number"),
-    ("clones-too-many", "name: a\npods:\n" + POD + "    clones: 1000\n", "autonomy.yaml: pods[0].clones: must be at most 100"),
-    ("size-huge", "name: a\npods:\n" + POD + "    size: huge\n", "autonomy.yaml: pods[0].size: must be 'regular' or 'big', got 'huge'"),
-    ("public-text", "name: a\npods:\n" + POD + "    public: maybe\n", "autonomy.yaml: pods[0].public: expected true or false"),
-    ("pod-name-bad", "name: a\npods:\n  - name: Main_Pod\n    containers: [{name: c, image: main}]\n", "autonomy.yaml: pods[0].name: pod name must be"),
-    ("pod-name-missing", "name: a\npods:\n  - containers: [{name: c, image: main}]\n", "autonomy.yaml: pods[0].name: is required"),
-    ("no-containers", "name: a\npods:\n  - name: p\n    containers: []\n", "autonomy.yaml: pods[0].containers: must list at least one container"),
+    (
+        "clones-text",
+        "name: a\npods:\n" + POD + "    clones: five\n",
+        "autonomy.yaml: pods[0].clones: expected a whole number",
+    ),
+    (
+        "clones-too-many",
+        "name: a\npods:\n" + POD + "    clones: 1000\n",
+        "autonomy.yaml: pods[0].clones: must be at most 100",
+    ),
+    (
+        "size-huge",
+        "name: a\npods:\n" + POD + "    size: huge\n",
+        "autonomy.yaml: pods[0].size: must be 'regular' or 'big', got 'huge'",
+    ),
+    (
+        "public-text",
+        "name: a\npods:\n" + POD + "    public: maybe\n",
+        "autonomy.yaml: pods[0].public: expected true or false",
+    ),
+    (
+        "pod-name-bad",
+        "name: a\npods:\n  - name: Main_Pod\n    containers: [{name: c, image: main}]\n",
+        "autonomy.yaml: pods[0].name: pod name must be",
+    ),
+    (
+        "pod-name-missing",
+        "name: a\npods:\n  - containers: [{name: c, image: main}]\n",
+        "autonomy.yaml: pods[0].name: is required",
+    ),
+    (
+        "no-containers",
+        "name: a\npods:\n  - name: p\n    containers: []\n",
+        "autonomy.yaml: pods[0].containers: must list at least one container",
+    ),
     ("containers-missing", "name: a\npods:\n  - name: p\n", "autonomy.yaml: pods[0].containers: is required"),
-    ("container-not-mapping", "name: a\npods:\n  - name: p\n    containers: [main]\n", "autonomy.yaml: pods[0].containers[0]: expected a mapping, got 'main'"),
-    ("image-missing", "name: a\npods:\n  - name: p\n    containers: [{name: c}]\n", "autonomy.yaml: pods[0].containers[0].image: is required"),
-    ("image-number", "name: a\npods:\n  - name: p\n    containers: [{name: c, image: 3}]\n", "autonomy.yaml: pods[0].containers[0].image: expected an image name"),
+    (
+        "container-not-mapping",
+        "name: a\npods:\n  - name: p\n    containers: [main]\n",
+        "autonomy.yaml: pods[0].containers[0]: expected a mapping, got 'main'",
+    ),
+    (
+        "image-missing",
+        "name: a\npods:\n  - name: p\n    containers: [{name: c}]\n",
+        "autonomy.yaml: pods[0].containers[0].image: is required",
+    ),
+    (
+        "image-number",
+        "name: a\npods:\n  - name: p\n    containers: [{name: c, image: 3}]\n",
+        "autonomy.yaml: pods[0].containers[0].image: expected an image name",
+    ),
     (
         "image-uppercase",
         "name: a\npods:\n  - name: p\n    containers: [{name: c, image: Main}]\n",
@@ -347,7 +387,11 @@ INVALID: list[tuple[str, str, str]] = [
         "name: a\npods:\n  - name: p\n    containers: [{name: c, image: main}, {name: c, image: main}]\n",
         "autonomy.yaml: pods[0].containers[1].name: container name 'c' is already used by containers[0]",
     ),
-    ("duplicate-pod", "name: a\npods:\n" + POD + POD, "autonomy.yaml: pods[1].name: pod name 'p' is already used by pods[0]"),
+    (
+        "duplicate-pod",
+        "name: a\npods:\n" + POD + POD,
+        "autonomy.yaml: pods[1].name: pod name 'p' is already used by pods[0]",
+    ),
     (
         "two-public",
         "name: a\npods:\n" + POD + "    public: true\n" + POD.replace("name: p", "name: q") + "    public: true\n",
@@ -430,7 +474,9 @@ INVALID: list[tuple[str, str, str]] = [
     ),
     (
         "inlet-port-twice",
-        "name: a\npods:\n" + POD + "    portals: {outlets: [{to: 7000, inlet_from: 32102}, {to: 7001, inlet_from: 32102}]}\n",
+        "name: a\npods:\n"
+        + POD
+        + "    portals: {outlets: [{to: 7000, inlet_from: 32102}, {to: 7001, inlet_from: 32102}]}\n",
         "autonomy.yaml: pods[0].portals.outlets[1].inlet_from: port 32102 is already used by pods[0].portals.outlets[0]",
     ),
     (
@@ -438,7 +484,11 @@ INVALID: list[tuple[str, str, str]] = [
         "name: a\npods:\n" + POD + "    portals: {outlet: []}\n",
         "autonomy.yaml: pods[0].portals.outlet: unknown key; did you mean 'outlets'?",
     ),
-    ("duplicate-key", "name: a\nname: b\npods:\n" + POD, "autonomy.yaml: line 2, column 1: key 'name' is written twice"),
+    (
+        "duplicate-key",
+        "name: a\nname: b\npods:\n" + POD,
+        "autonomy.yaml: line 2, column 1: key 'name' is written twice",
+    ),
     ("yaml-syntax", "name: a\npods: [\n", "autonomy.yaml: line 3, column 1: invalid YAML"),
     ("python-tag", "name: !!python/object:os.system a\npods:\n" + POD, "autonomy.yaml: line 1, column 7: invalid YAML"),
 ]

@@ -76,7 +76,10 @@ def test_public_port_and_outlets(tmp_path: Path) -> None:
     p = _plan("portals", tmp_path)
     assert p.public_port == 32101  # 32100 is an inlet of this zone
     main, db0, db1 = p.instances
-    assert [(x.host_port, x.container_port, x.purpose) for x in main.ports] == [(32101, 8000, "public"), (32100, 7000, "outlet")]
+    assert [(x.host_port, x.container_port, x.purpose) for x in main.ports] == [
+        (32101, 8000, "public"),
+        (32100, 7000, "outlet"),
+    ]
     assert [(x.host_port, x.container_port) for x in db0.ports] == [(32200, 5432)]
     assert db1.ports == ()
     assert any("clone 0" in w for w in p.warnings)
@@ -152,7 +155,10 @@ def test_stale_files_are_removed(tmp_path: Path) -> None:
         host_cpus=2,
     )
     materialize(small)
-    assert sorted(p.name for p in (tmp_path / "keys").glob("*.key")) == [f"{CLUSTER}-distribute-main-pod-main.key", "probe.key"]
+    assert sorted(p.name for p in (tmp_path / "keys").glob("*.key")) == [
+        f"{CLUSTER}-distribute-main-pod-main.key",
+        "probe.key",
+    ]
 
 
 def test_secret_env_files(tmp_path: Path) -> None:

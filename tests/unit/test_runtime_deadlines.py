@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from autonomy._errors import MessageTimeout
 from autonomy._node import _Deadlines
-
 
 # --------------------------------------------------------------------------- real event loop
 

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 import cloudpickle
 import pytest
@@ -19,8 +20,6 @@ import zmq
 
 import autonomy._node
 from autonomy._node import _check_message, _check_name, _check_worker, _dumps_worker, _user_module
-
-
 
 # --------------------------------------------------------------------------- _check_message
 
@@ -101,7 +100,7 @@ def test_check_worker_rejects(obj: object) -> None:
 
 # --------------------------------------------------------------------------- pickling by value
 
-_MODULE_SOURCE = '''
+_MODULE_SOURCE = """
 GREETING = "Hello"
 
 
@@ -115,7 +114,7 @@ class Greeter:
 
     async def handle_message(self, context, message):
         await context.reply(punctuate(f"{GREETING}, {message}, from {self.who_am_i}"))
-'''
+"""
 
 _LOADER = textwrap.dedent(
     """

@@ -14,7 +14,7 @@ from nacl.public import PrivateKey
 from zmq.utils import z85
 
 from autonomy._errors import ConfigurationError
-from autonomy.roster import KeyPair, NodeEntry, Roster, generate_keypair, load_keypair, node_name
+from autonomy.roster import NodeEntry, Roster, generate_keypair, load_keypair, node_name
 
 Z85_ALPHABET = set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#")
 

@@ -68,7 +68,9 @@ def test_denies_secret_key_presented_as_public(zone: tuple[Roster, list[KeyPair]
     "mechanism,credentials",
     [(b"NULL", []), (b"PLAIN", [b"user", b"password"]), (b"curve", None), (b"GSSAPI", [])],
 )
-def test_denies_non_curve(zone: tuple[Roster, list[KeyPair]], mechanism: bytes, credentials: list[bytes] | None) -> None:
+def test_denies_non_curve(
+    zone: tuple[Roster, list[KeyPair]], mechanism: bytes, credentials: list[bytes] | None
+) -> None:
     roster, pairs = zone
     policy = RosterPolicy(roster, zone="z")
     # Even a roster key does not help with another mechanism.

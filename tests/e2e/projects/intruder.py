@@ -3,6 +3,7 @@
 import json
 
 import zmq
+
 from autonomy import _wire
 from autonomy.roster import generate_keypair
 

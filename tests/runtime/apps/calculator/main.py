@@ -1,11 +1,14 @@
 import json
+
 from autonomy import Node
+
 
 class Calculator:
     async def handle_message(self, context, message: str):
         data = json.loads(message)  # Parse JSON string
         result = data["x"] + data["y"]
         await context.reply(json.dumps({"result": result}))  # Reply with JSON string
+
 
 async def main(node):
     await node.start_worker("calc", Calculator())
@@ -20,5 +23,6 @@ async def main(node):
         reply = await node.send_and_receive("calc", message)  # TypeError!
     except TypeError as e:
         print(f"TypeError: {e}")
+
 
 Node.start(main)

@@ -1,5 +1,6 @@
 import asyncio
 import json
+
 from autonomy import Node, Zone
 
 
@@ -29,10 +30,10 @@ async def process_with_cleanup(node):
                 message = json.dumps({"task": "process"})
                 reply = await asyncio.wait_for(
                     runner.send_and_receive(worker_name, message),
-                    timeout=10.0  # Adjust: 10-30s cold start, 1-5s warm
+                    timeout=10.0,  # Adjust: 10-30s cold start, 1-5s warm
                 )
                 results.append(json.loads(reply))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 print(f"Worker {worker_name} timed out")
             except Exception as e:
                 print(f"Worker {worker_name} failed: {e}")
@@ -44,10 +45,7 @@ async def process_with_cleanup(node):
         # ALWAYS cleanup - runs even if exception occurred
         for runner, worker_name in workers:
             try:
-                await asyncio.wait_for(
-                    runner.stop_worker(worker_name),
-                    timeout=5.0
-                )
+                await asyncio.wait_for(runner.stop_worker(worker_name), timeout=5.0)
             except Exception as e:
                 print(f"Warning: Could not stop {worker_name}: {e}")
 

@@ -1,5 +1,6 @@
-from autonomy import Node, Zone
 import asyncio
+
+from autonomy import Node, Zone
 
 
 class Idle:

@@ -1,4 +1,5 @@
 """Waits on a remote worker that never answers; the test kills that node."""
+
 import asyncio
 
 from autonomy import Node, Zone, info

@@ -1,10 +1,12 @@
 from autonomy import Node, Zone
 
+
 class DataProcessor:
     async def handle_message(self, context, message):
         # Process data here
         result = f"Processed: {message}"
         await context.reply(result)
+
 
 async def main(node):
     # Discover all runner nodes
@@ -19,5 +21,6 @@ async def main(node):
     for i in range(len(runners)):
         result = await node.send_and_receive(f"processor-{i}", f"task-{i}", timeout=10)
         print(result)
+
 
 Node.start(main)

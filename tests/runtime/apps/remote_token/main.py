@@ -1,5 +1,6 @@
-from autonomy import Node, Zone
 import secrets
+
+from autonomy import Node, Zone
 
 
 class Worker:
@@ -17,11 +18,7 @@ async def main(node):
         await runner.start_worker(worker_name, Worker())
 
         # Send message to worker on remote node
-        reply = await runner.send_and_receive(
-            worker_name,
-            f"hello from {runner.name}",
-            timeout=1000
-        )
+        reply = await runner.send_and_receive(worker_name, f"hello from {runner.name}", timeout=1000)
         print(f"Got reply: {reply}")
 
 

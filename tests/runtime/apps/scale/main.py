@@ -1,4 +1,5 @@
 """10,000 workers on one node, a message to each; 10,000 ordered messages to a remote worker."""
+
 import asyncio
 import json
 

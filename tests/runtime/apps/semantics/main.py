@@ -1,4 +1,5 @@
 """Runs the runtime's semantic checks inside a node; prints `CHECK <name>: ok|FAIL ...`."""
+
 import asyncio
 import json
 import traceback
@@ -153,10 +154,21 @@ async def main(node):
         assert await Zone.nodes(node, filter="nosuchpod") == []
 
     checks = [
-        type_error_before_sending, reply_must_be_str, unknown_worker_local, unknown_worker_remote,
-        handler_raises_local, handler_raises_remote, timeout_local, timeout_remote, duplicate_name,
-        bad_names_and_objects, stop_then_unknown, one_at_a_time_in_order_local,
-        one_at_a_time_in_order_remote, explicit_node_argument, zone_nodes_filters_by_pod,
+        type_error_before_sending,
+        reply_must_be_str,
+        unknown_worker_local,
+        unknown_worker_remote,
+        handler_raises_local,
+        handler_raises_remote,
+        timeout_local,
+        timeout_remote,
+        duplicate_name,
+        bad_names_and_objects,
+        stop_then_unknown,
+        one_at_a_time_in_order_local,
+        one_at_a_time_in_order_remote,
+        explicit_node_argument,
+        zone_nodes_filters_by_pod,
     ]
     for check in checks:
         try:

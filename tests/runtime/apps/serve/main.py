@@ -1,2 +1,3 @@
 from autonomy import Node
+
 Node.start()  # Wait for work from main

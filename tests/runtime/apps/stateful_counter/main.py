@@ -1,5 +1,6 @@
 from autonomy import Node
 
+
 class Counter:
     def __init__(self):
         self.count = 0
@@ -8,6 +9,7 @@ class Counter:
         if message == "increment":
             self.count += 1
         await context.reply(f"Count: {self.count}")
+
 
 async def main(node):
     await node.start_worker("counter", Counter())
@@ -22,5 +24,6 @@ async def main(node):
     # These two counters are completely independent
     print("counter-1", await node.send_and_receive("counter-1", "increment", timeout=10))
     print("counter-2", await node.send_and_receive("counter-2", "get", timeout=10))
+
 
 Node.start(main)

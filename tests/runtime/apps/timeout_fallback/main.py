@@ -1,4 +1,5 @@
 import asyncio
+
 from autonomy import Node
 
 
