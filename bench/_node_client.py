@@ -68,12 +68,12 @@ async def main(node):
             out["rtt_p50_us"] = lat[len(lat) // 2] / 1000
             out["rtt_p99_us"] = lat[len(lat) * 99 // 100] / 1000
 
-        async def lane(k):
+        async def lane(k, payload):
             for _ in range(k):
                 await server.send_and_receive("echo", payload, timeout=30)
 
         t = time.perf_counter()
-        await asyncio.gather(*(lane(pipe_n // window) for _ in range(window)))
+        await asyncio.gather(*(lane(pipe_n // window, payload) for _ in range(window)))
         out[f"pipelined_{size}_per_s"] = round(pipe_n / (time.perf_counter() - t))
     print("RESULT " + json.dumps(out), flush=True)
 

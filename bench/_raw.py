@@ -66,19 +66,19 @@ async def client(port, use_curve, serial_n, pipe_n, window):
         # pipelined: `window` requests in flight, correlated by id like a real client would
         pending = {}
         loop = asyncio.get_running_loop()
+        done = asyncio.Event()
 
-        async def reader():
+        async def reader(pending, done):
             while pending or not done.is_set():
                 frames = await sock.recv_multipart()
                 fut = pending.pop(frames[0], None)
                 if fut is not None:
                     fut.set_result(frames[1])
 
-        done = asyncio.Event()
-        rt = asyncio.create_task(reader())
+        rt = asyncio.create_task(reader(pending, done))
         counter = iter(range(10**9))
 
-        async def one_lane(k):
+        async def one_lane(k, pending, counter, payload, loop):
             for _ in range(k):
                 cid = str(next(counter)).encode()
                 fut = loop.create_future()
@@ -87,7 +87,7 @@ async def client(port, use_curve, serial_n, pipe_n, window):
                 await fut
 
         t = time.perf_counter()
-        await asyncio.gather(*(one_lane(pipe_n // window) for _ in range(window)))
+        await asyncio.gather(*(one_lane(pipe_n // window, pending, counter, payload, loop) for _ in range(window)))
         elapsed = time.perf_counter() - t
         done.set()
         rt.cancel()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-from autonomy.roster import generate_keypair
+from autonomy.transport.roster import generate_keypair
 from autonomy.testing import LocalPod, LocalZone, free_port
 
 

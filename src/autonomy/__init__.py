@@ -18,12 +18,32 @@ other nodes of its *zone*::
 
 Messages are ``str``. Each worker handles one message at a time; messages from one
 sender to one worker arrive in order. Errors of delivery are ``RuntimeError`` subclasses
-(see :mod:`autonomy._errors`), a timeout's text contains "timeout".
+(see :mod:`autonomy.errors`), a timeout's text contains "timeout".
+
+The package, room by room::
+
+    autonomy/
+    ├── nodes/       node.py (Node), workers.py (Context), remote.py (RemoteNode),
+    │                and the node's machinery: _client, _router, _deadlines,
+    │                _shipping (objects by value), _http (/health), _serve (the process)
+    ├── transport/   envelope.py (the wire), channel.py, security.py (CURVE, ZAP),
+    │                roster.py (roster and key files)
+    ├── clusters/    zone.py (Zone), and programs the CLI runs in a zone's containers
+    │                (``python -m autonomy.clusters.<name>``)
+    ├── logs/        the log format; info, warning, error, debug
+    ├── errors.py    AutonomyError and its tree
+    ├── settings.py  the typed settings a node reads once
+    ├── probe.py     ``python -m autonomy.probe``: does every node answer?
+    └── testing.py   LocalZone: a zone of node processes on 127.0.0.1
+
+A module or name that starts with ``_`` is the runtime's own; every other module lists
+what it offers in ``__all__``. ``import autonomy`` loads no asyncio and no ZeroMQ: the
+node machinery loads when ``Node``, ``Zone``, ``RemoteNode`` or ``Context`` is first used.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from ._errors import (
+from .errors import (
     AutonomyError,
     ConfigurationError,
     MessageTimeout,
@@ -33,21 +53,31 @@ from ._errors import (
     WorkerFailed,
     WorkerNotFound,
 )
-from ._logging import debug, error, info, warning
+from .logs import debug, error, info, warning
 
 if TYPE_CHECKING:
-    from ._node import Context, Node, RemoteNode, Zone
+    from .clusters.zone import Zone
+    from .nodes.node import Node
+    from .nodes.remote import RemoteNode
+    from .nodes.workers import Context
 
-_LAZY = frozenset({"Context", "Node", "RemoteNode", "Zone"})
+# name -> the module that defines it
+_LAZY = {
+    "Context": "autonomy.nodes.workers",
+    "Node": "autonomy.nodes.node",
+    "RemoteNode": "autonomy.nodes.remote",
+    "Zone": "autonomy.clusters.zone",
+}
 
 
 def __getattr__(name: str) -> Any:
     # the node machinery (asyncio, zmq sockets, cloudpickle) loads on first use, so that
     # tools needing only the roster or the errors (the CLI) do not pay for it
-    if name in _LAZY:
-        from . import _node
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib
 
-        value = getattr(_node, name)
+        value = getattr(importlib.import_module(module), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'autonomy' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """``python -m autonomy``: run a node with no main; it serves workers until SIGTERM."""
 
-from ._node import Node
+from .nodes.node import Node
 
 Node.start()

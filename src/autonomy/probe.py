@@ -26,11 +26,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._errors import MessagingError
-from ._logging import configure
-from ._node import Node
-from ._settings import Settings
-from ._wire import Kind
+from .errors import MessagingError
+from .logs import configure
+from .nodes.node import Node
+from .settings import Settings
 
 __all__ = ["ping_all", "probe_settings"]
 
@@ -69,8 +68,7 @@ async def ping_all(
     pinged before that key appears (the mapping may be filled in by another thread
     meanwhile). ``on_verdict`` sees the result before the sockets close.
     """
-    node = Node(settings)
-    await node._open()
+    node = await Node.open(settings)
     assert node.roster is not None
     targets = [e.name for e in node.roster.nodes if e.role == "node" and (names is None or e.name in names)]
     answered: dict[str, dict[str, float | int]] = {}
@@ -82,10 +80,10 @@ async def ping_all(
                 if time.monotonic() >= deadline:
                     return
                 await asyncio.sleep(0.02)
-            node._endpoints[name] = endpoints[name]
+            node.reach(name, endpoints[name])
         t = time.perf_counter()
         try:
-            info = json.loads(await node._request(name, Kind.PING, "", b"", max(0.001, deadline - time.monotonic())))
+            info = await node.ping(name, max(0.001, deadline - time.monotonic()))
         except MessagingError:
             return
         answered[name] = {"ms": round((time.perf_counter() - t) * 1000, 2), "workers": int(info.get("workers", 0))}
@@ -96,7 +94,7 @@ async def ping_all(
         if on_verdict is not None:
             on_verdict(result)
     finally:
-        await node._close()
+        await node.close()
     return result
 
 

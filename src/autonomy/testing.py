@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .roster import NodeEntry, Roster, generate_keypair, node_name
+from .transport.roster import NodeEntry, Roster, generate_keypair, node_name
 
 __all__ = ["LocalPod", "LocalZone", "LocalNode", "free_port"]
 
@@ -99,6 +99,7 @@ class LocalZone:
         self._env = dict(env or {})
         self._python = python
         self.nodes: list[LocalNode] = []
+        self._started = False
         entries = []
         keys = []
         for pod in pods:
@@ -128,7 +129,7 @@ class LocalZone:
         self.roster = Roster.build(cluster, zone, entries)
         self.roster_path = self.workdir / "roster.json"
         self.roster.write(self.roster_path)
-        for node, kp in zip(self.nodes, keys):
+        for node, kp in zip(self.nodes, keys, strict=True):
             kp.write(node.key_path, node.name)
 
     # ------------------------------------------------------------------ processes
@@ -153,12 +154,21 @@ class LocalZone:
         return env
 
     def start(self) -> LocalZone:
+        """Start every node whose pod autostarts. Idempotent: a zone already started is
+        left as it is, so ``with zone.start():`` starts each node once."""
+        if self._started:
+            return self
+        self._started = True
         for node in self.nodes:
             if node.pod.autostart:
                 self.start_node(node)
         return self
 
     def start_node(self, node: LocalNode) -> None:
+        """Start one node's process (again, after :meth:`stop_node`); a node that is
+        running is left as it is."""
+        if node.process is not None and node.process.poll() is None:
+            return
         node.log_path.parent.mkdir(parents=True, exist_ok=True)
         script = node.pod.script
         if script is None:
@@ -187,7 +197,9 @@ class LocalZone:
         return p.returncode
 
     def stop(self, timeout: float = 10.0) -> dict[str, int | None]:
-        """SIGTERM every node, wait for it; returns each node's exit code."""
+        """SIGTERM every node, wait for it; returns each node's exit code. The zone can
+        be started again afterwards."""
+        self._started = False
         for node in self.nodes:
             if node.process is not None and node.process.poll() is None:
                 node.process.send_signal(signal.SIGTERM)
@@ -227,7 +239,10 @@ class LocalZone:
         """
         node = self.node(instance)
         deadline = time.monotonic() + timeout
-        found = (lambda text: re.search(pattern, text) is not None) if regex else (lambda text: pattern in text)
+
+        def found(text: str) -> bool:
+            return re.search(pattern, text) is not None if regex else pattern in text
+
         while True:
             text = node.log()
             if found(text):

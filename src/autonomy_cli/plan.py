@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autonomy import ConfigurationError
-from autonomy.roster import KeyPair, NodeEntry, Roster, generate_keypair, load_keypair, node_name
+from autonomy.transport.roster import KeyPair, NodeEntry, Roster, generate_keypair, load_keypair, node_name
 
 from .errors import PlanError
 from .manifest import Manifest, secret_value_problem

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autonomy.roster import Roster, load_keypair
+from autonomy.transport.roster import Roster, load_keypair
 from autonomy_cli.errors import PlanError
 from autonomy_cli.manifest import load
 from autonomy_cli.plan import BIG, REGULAR, ZonePlan, env_file_text, materialize, plan

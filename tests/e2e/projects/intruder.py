@@ -4,8 +4,8 @@ import json
 
 import zmq
 
-from autonomy import _wire
-from autonomy.roster import generate_keypair
+from autonomy.transport import envelope as _wire
+from autonomy.transport.roster import generate_keypair
 
 roster = json.load(open("/roster.json"))
 mine = generate_keypair()

@@ -1,4 +1,5 @@
-"""Semantics of §6 checked inside a real 3-node zone (tests/runtime/apps/semantics)."""
+"""Messaging semantics (see docs/architecture.md, messages) checked inside a real 3-node zone
+(tests/runtime/processes/apps/semantics)."""
 
 from __future__ import annotations
 

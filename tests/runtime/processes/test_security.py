@@ -16,9 +16,9 @@ import pytest
 import zmq
 from zonekit import app
 
-from autonomy import _wire
-from autonomy.roster import KeyPair, generate_keypair, load_keypair
 from autonomy.testing import LocalPod, LocalZone
+from autonomy.transport import envelope as _wire
+from autonomy.transport.roster import KeyPair, generate_keypair, load_keypair
 
 REPLY_WAIT_MS = 1500  # how long a refused peer waits to be sure nothing comes back
 ANSWER_WAIT_MS = 15000  # how long an admitted peer may wait for its answer on a busy machine

@@ -1,4 +1,4 @@
-"""autonomy._wire: envelope encode/decode, strict decoding, error payloads."""
+"""autonomy.transport.envelope: envelope encode/decode, strict decoding, error payloads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from autonomy._wire import (
+from autonomy.transport.envelope import (
     HEADER_SIZE,
     VERSION,
     Envelope,

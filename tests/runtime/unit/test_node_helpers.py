@@ -1,4 +1,4 @@
-"""autonomy._node helpers: argument checks, and pickling a user's worker by value."""
+"""autonomy.nodes helpers: argument checks, and pickling a user's worker by value."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ import cloudpickle
 import pytest
 import zmq
 
-import autonomy._node
-from autonomy._node import _check_message, _check_name, _check_worker, _dumps_worker, _user_module
+import autonomy.nodes.node
+from autonomy.nodes._shipping import dumps_worker as _dumps_worker
+from autonomy.nodes._shipping import user_module as _user_module
+from autonomy.nodes.workers import _check_message, _check_name, _check_worker
 
 # --------------------------------------------------------------------------- _check_message
 
@@ -194,7 +196,7 @@ def test_user_module_classification(user_module: ModuleType) -> None:
     assert _user_module(json) is False
     assert _user_module(zmq) is False
     assert _user_module(cloudpickle) is False
-    assert _user_module(autonomy._node) is False
+    assert _user_module(autonomy.nodes.node) is False
     assert _user_module(sys) is False  # built in: no __file__
 
 

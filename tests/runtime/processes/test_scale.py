@@ -32,7 +32,7 @@ def test_ten_thousand_workers_on_one_node_each_reached(scale_zone):
 
 def test_idle_workers_park_no_task(scale_zone):
     out = scale_zone.log("main-pod")
-    line = next(l for l in out.splitlines() if "tasks while idle:" in l)
+    line = next(x for x in out.splitlines() if "tasks while idle:" in x)
     assert int(line.rsplit(":", 1)[1]) <= 3  # main itself and the loop's own, not one per worker
     runner = scale_zone.node("runner-pod-0")
     health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{runner.http_port}/health", timeout=5))

@@ -1,4 +1,4 @@
-"""autonomy._settings.Settings.from_env with explicit environment mappings."""
+"""autonomy.settings.Settings.from_env with explicit environment mappings."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from autonomy import _settings
-from autonomy._errors import ConfigurationError
-from autonomy._settings import DEFAULT_KEY, DEFAULT_ROSTER, Settings
+from autonomy import settings as _settings
+from autonomy.errors import ConfigurationError
+from autonomy.settings import DEFAULT_KEY, DEFAULT_ROSTER, Settings
 
 
 def test_defaults_standalone_without_roster() -> None:

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import zmq
 from zmq.utils import z85
@@ -69,7 +70,7 @@ class RosterPolicy:
 class ZapHandler:
     """libzmq's ZAP protocol (RFC 27) on a REP socket, driven by an asyncio loop."""
 
-    def __init__(self, ctx: zmq.Context, policy: RosterPolicy, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, ctx: zmq.Context[Any], policy: RosterPolicy, loop: asyncio.AbstractEventLoop) -> None:
         self.policy = policy
         self._loop = loop
         self._sock = ctx.socket(zmq.REP)
@@ -100,7 +101,7 @@ class ZapHandler:
         self._sock.close(0)
 
 
-_FAILED = {
+_FAILED: dict[int, str] = {
     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "handshake failed",
     zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "handshake failed (protocol: not a CURVE client?)",
     zmq.EVENT_HANDSHAKE_FAILED_AUTH: "handshake failed (authentication)",
@@ -112,7 +113,7 @@ class HandshakeMonitor:
 
     def __init__(
         self,
-        sock: zmq.Socket,
+        sock: zmq.Socket[bytes],
         loop: asyncio.AbstractEventLoop,
         what: str,
         on_disconnect: Callable[[], None] | None = None,
@@ -137,7 +138,7 @@ class HandshakeMonitor:
         sock = self._sock
         if sock.closed:
             return
-        while sock.EVENTS & zmq.POLLIN:
+        while sock.EVENTS & zmq.POLLIN:  # type: ignore[arg-type, operator]
             msg = parse_monitor_message(sock.recv_multipart())
             event = msg["event"]
             endpoint = (

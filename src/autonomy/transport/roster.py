@@ -54,7 +54,7 @@ from typing import Any
 
 from zmq.utils import z85
 
-from ._errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = [
     "KeyPair",

@@ -1,4 +1,4 @@
-"""autonomy._node._Deadlines: one timer for every pending send_and_receive timeout."""
+"""autonomy.nodes._deadlines.Deadlines: one timer for every pending send_and_receive timeout."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from autonomy._errors import MessageTimeout
-from autonomy._node import _Deadlines
+from autonomy.errors import MessageTimeout
+from autonomy.nodes._deadlines import Deadlines as _Deadlines
 
 # --------------------------------------------------------------------------- real event loop
 
@@ -117,7 +117,7 @@ def test_cancel_clears_everything() -> None:
         loop = asyncio.get_running_loop()
         d = _Deadlines(loop)
         futs = [loop.create_future() for _ in range(4)]
-        for fut, timeout in zip(futs, [0.01, 0.02, 0.02, 0.03]):
+        for fut, timeout in zip(futs, [0.01, 0.02, 0.02, 0.03], strict=True):
             d.add(timeout, fut, "w", "n")
         assert d._handle is not None and len(d._queues) == 3
         d.cancel()
@@ -212,10 +212,10 @@ def test_fake_clock_single_timer_and_order(futures: Callable[[], asyncio.Future[
         for label, f in futs.items():
             if f.done() and label not in expired:
                 expired.append(label)
-                assert f.exception().seconds == dict((l, s) for s, l in plan)[label]  # type: ignore[union-attr]
+                assert f.exception().seconds == dict((lb, s) for s, lb in plan)[label]  # type: ignore[union-attr]
                 # Never early.
-                added_at = 0.01 * (1 + [l for _, l in plan].index(label))
-                assert t >= added_at + dict((l, s) for s, l in plan)[label] - 1e-9
+                added_at = 0.01 * (1 + [lb for _, lb in plan].index(label))
+                assert t >= added_at + dict((lb, s) for s, lb in plan)[label] - 1e-9
         assert len(fl.armed()) <= 1
     assert expired == ["e", "b", "d", "c", "a"]
     assert fl.armed() == [] and d._handle is None and d._queues == {}
@@ -238,7 +238,7 @@ def test_fake_clock_cancel_disarms_timer(futures: Callable[[], asyncio.Future[An
     fl = _FakeLoop()
     d = _Deadlines(fl)  # type: ignore[arg-type]
     pending = [futures() for _ in range(3)]
-    for f, timeout in zip(pending, [1.0, 2.0, 2.0]):
+    for f, timeout in zip(pending, [1.0, 2.0, 2.0], strict=True):
         d.add(timeout, f, "w", "n")
     assert len(fl.armed()) == 1
     d.cancel()

@@ -17,7 +17,9 @@ of the turn, per destination. A lone request pays no added latency; a thousand p
 ones share the per-message costs of ZeroMQ and CURVE.
 
 A ROUTER with ``ROUTER_MANDATORY`` raises ``EHOSTUNREACH`` for a peer that is gone; the
-channel logs it and counts the lost envelopes in ``unroutable``.
+channel logs it and counts the lost envelopes in :attr:`Traffic.unroutable`.
+
+Every channel of a node shares one :class:`Traffic`: the counters ``/health`` shows.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 
 import zmq
 
-__all__ = ["Channel", "MAX_BATCH"]
+__all__ = ["Channel", "Traffic", "MAX_BATCH"]
 
 log = logging.getLogger("autonomy.transport")
 _POLLIN = zmq.POLLIN
@@ -38,6 +40,38 @@ _POLLOUT = zmq.POLLOUT
 _NOBLOCK = zmq.NOBLOCK
 MAX_BATCH = 512  # envelopes (frames) in one ZeroMQ message, at most
 _MAX_BATCH_BYTES = 1 << 20
+
+
+class Traffic:
+    """Envelopes counted by a node's channels and dispatchers.
+
+    ``received`` and ``sent`` count envelopes (frames), not ZeroMQ messages; ``malformed``
+    the received ones that were not valid envelopes; ``unroutable`` the ones that reached
+    no one (a peer that had gone, a worker that does not exist).
+    """
+
+    __slots__ = ("received", "sent", "malformed", "unroutable")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.sent = 0
+        self.malformed = 0
+        self.unroutable = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "received": self.received,
+            "sent": self.sent,
+            "malformed": self.malformed,
+            "unroutable": self.unroutable,
+        }
+
+    def drop_malformed(self, sender: str, error: Exception) -> None:
+        """Count a malformed envelope from ``sender``; log the first ten, then every 1000th."""
+        self.malformed += 1
+        n = self.malformed
+        if n <= 10 or n % 1000 == 0:
+            log.warning("dropped malformed message from %s: %s (%d so far)", sender, error, n)
 
 
 class Channel:
@@ -55,21 +89,23 @@ class Channel:
         "_batches",
         "_batch_bytes",
         "_flush_scheduled",
-        "unroutable",
+        "traffic",
     )
 
     def __init__(
         self,
-        sock: zmq.Socket,
+        sock: zmq.Socket[bytes],
         loop: asyncio.AbstractEventLoop,
         on_message: Callable[[Any, list[bytes]], None],
         *,
         router: bool = False,
         label: str = "",
+        traffic: Traffic | None = None,
     ) -> None:
         """``on_message(first, frames)``: on a ROUTER ``first`` is ``(routing id, first
         envelope Frame)`` (or the bare routing id if the message had no other frame), on a
-        DEALER ``None``; ``frames`` are the envelope frames as bytes."""
+        DEALER ``None``; ``frames`` are the envelope frames as bytes. ``traffic`` counts
+        what is sent and lost (a channel of its own when None)."""
         self.sock = sock
         self._loop = loop
         self._on_message = on_message
@@ -77,7 +113,7 @@ class Channel:
         self._outbox: deque[list[bytes]] | None = None
         self.closed = False
         self.label = label
-        self.unroutable = 0
+        self.traffic = traffic if traffic is not None else Traffic()
         self._batch: list[bytes] = []  # DEALER
         self._batches: dict[bytes, list[bytes]] = {}  # ROUTER: routing id -> frames
         self._batch_bytes = 0
@@ -98,7 +134,7 @@ class Channel:
         on_message = self._on_message
         router = self._router
         while True:
-            events = sock.EVENTS
+            events: int = sock.EVENTS  # type: ignore[assignment]
             if self._outbox is not None and events & _POLLOUT and self._flush_outbox():
                 continue  # progress: look again (reading EVENTS may have eaten the edge)
             if not events & _POLLIN:
@@ -107,8 +143,8 @@ class Channel:
                 # The routing id, then the first envelope as a Frame: ZAP's User-Id is
                 # read from a frame of the peer's message (libzmq 4.3.4 does not put
                 # metadata on the routing-id frame the ROUTER makes up).
-                first = recv(_NOBLOCK)
-                frames = []
+                first: Any = recv(_NOBLOCK)
+                frames: list[bytes] = []
                 if sock.rcvmore:
                     meta = recv(_NOBLOCK, copy=False)
                     first = (first, meta)
@@ -129,12 +165,15 @@ class Channel:
 
     def post(self, frame: bytes, rid: bytes | None = None) -> None:
         """Send one envelope (one frame) now or, if others left this turn, at its end."""
+        self.traffic.sent += 1
+        batch: list[bytes]
         if rid is None:
             batch = self._batch
         else:
-            batch = self._batches.get(rid)
-            if batch is None:
-                batch = self._batches[rid] = []
+            found = self._batches.get(rid)
+            if found is None:
+                found = self._batches[rid] = []
+            batch = found
         if not self._flush_scheduled:
             # First envelope of this loop turn: it leaves now (no added latency); the
             # ones posted after it in the same turn are batched until the turn ends.
@@ -170,7 +209,7 @@ class Channel:
         it says (input to read, or room for the outbox) or nothing would wake us."""
         if self._scheduled:
             return
-        events = self.sock.EVENTS
+        events: int = self.sock.EVENTS  # type: ignore[assignment]
         if events & _POLLIN or (self._outbox is not None and events & _POLLOUT):
             self._scheduled = True
             self._loop.call_soon(self.drain)
@@ -189,7 +228,7 @@ class Channel:
 
     def _lost(self, frames: list[bytes], e: zmq.ZMQError) -> None:
         n = len(frames) - (1 if self._router else 0)
-        self.unroutable += n
+        self.traffic.unroutable += n
         log.warning("%s: %d message(s) not delivered: %s (the peer has gone)", self.label, n, e.strerror)
 
     def _flush_outbox(self) -> bool:

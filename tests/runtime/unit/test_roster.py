@@ -1,4 +1,4 @@
-"""autonomy.roster: key pairs, key files, the roster file and its validation."""
+"""autonomy.transport.roster: key pairs, key files, the roster file and its validation."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from nacl.public import PrivateKey
 from zmq.utils import z85
 
-from autonomy._errors import ConfigurationError
-from autonomy.roster import NodeEntry, Roster, generate_keypair, load_keypair, node_name
+from autonomy.errors import ConfigurationError
+from autonomy.transport.roster import NodeEntry, Roster, generate_keypair, load_keypair, node_name
 
 Z85_ALPHABET = set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#")
 

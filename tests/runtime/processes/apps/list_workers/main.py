@@ -32,7 +32,7 @@ async def main(node):
     futures = [runner.list_workers() for runner in runners]
     workers_per_runner = await asyncio.gather(*futures)
 
-    for runner, workers in zip(runners, workers_per_runner):
+    for runner, workers in zip(runners, workers_per_runner, strict=True):
         print(f"{runner.name}: {[w['name'] for w in workers]}")
 
     await list_all_workers(node)

@@ -7,7 +7,7 @@ from pathlib import Path
 from autonomy.testing import LocalPod
 
 APPS = Path(__file__).resolve().parent / "apps"
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 # seed snippets that are also examples/ run from there: one copy of each
 _IN_EXAMPLES = {
     "echoer": "hello/images/main",
@@ -19,7 +19,7 @@ _IN_EXAMPLES = {
 
 
 def app(name: str) -> Path:
-    """The main.py of a test app: tests/runtime/apps/<name>, or the example it is."""
+    """The main.py of a test app: tests/runtime/processes/apps/<name>, or the example it is."""
     if name in _IN_EXAMPLES:
         return EXAMPLES / _IN_EXAMPLES[name] / "main.py"
     return APPS / name / "main.py"

@@ -37,7 +37,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._errors import ConfigurationError
+from .errors import ConfigurationError
 
 __all__ = ["Settings"]
 

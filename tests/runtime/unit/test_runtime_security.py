@@ -1,4 +1,4 @@
-"""autonomy._security.RosterPolicy: ZAP decisions from the roster, counted and logged."""
+"""autonomy.transport.security.RosterPolicy: ZAP decisions from the roster, counted and logged."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 import pytest
 from zmq.utils import z85
 
-from autonomy._security import Decision, RosterPolicy
-from autonomy.roster import KeyPair, NodeEntry, Roster, generate_keypair
+from autonomy.transport.roster import KeyPair, NodeEntry, Roster, generate_keypair
+from autonomy.transport.security import Decision, RosterPolicy
 
 LOGGER = "autonomy.security"
 
@@ -139,7 +139,7 @@ def test_every_decision_is_logged(zone: tuple[Roster, list[KeyPair]], caplog: py
     assert allow.levelno == logging.DEBUG
     assert "allow" in allow.getMessage()
     assert "c-z-pod-1-main" in allow.getMessage() and "10.1.1.1" in allow.getMessage()
-    for rec, addr in zip(denies, ["10.2.2.2", "10.3.3.3", "10.4.4.4", "10.5.5.5"]):
+    for rec, addr in zip(denies, ["10.2.2.2", "10.3.3.3", "10.4.4.4", "10.5.5.5"], strict=True):
         assert rec.levelno == logging.WARNING
         assert rec.getMessage().startswith("deny")
         assert addr in rec.getMessage()

@@ -11,34 +11,34 @@ import asyncio
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ._node import Node
-
-__all__ = ["serve_http"]
+__all__ = ["serve_http", "Served"]
 
 log = logging.getLogger("autonomy.http")
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 400: "Bad Request"}
 
 
-def _body(node: Node, path: str) -> tuple[int, Any]:
+class Served(Protocol):
+    """What the HTTP server needs of a node: its name, its health, its workers."""
+
+    @property
+    def name(self) -> str: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+    async def list_workers(self) -> list[dict[str, Any]]: ...
+
+
+async def _body(node: Served, path: str) -> tuple[int, Any]:
     if path == "/health":
-        return 200, {
-            "status": "ok",
-            "node": node.name,
-            "workers": len(node._workers),
-            "uptime": round(node._loop.time() - node._started_at, 3),
-            "last_message_at": node.last_message_at,
-            "tasks": len(asyncio.all_tasks()),
-            "stats": dict(node.stats),
-        }
+        return 200, node.health()
     if path == "/workers":
-        return 200, {"node": node.name, "workers": [{"name": n} for n in node._workers]}
+        return 200, {"node": node.name, "workers": await node.list_workers()}
     return 404, {"error": f"no such path: {path}"}
 
 
-async def _handle(node: Node, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _handle(node: Served, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         line = await asyncio.wait_for(reader.readline(), 10)
         parts = line.decode("latin-1").split()
@@ -51,7 +51,7 @@ async def _handle(node: Node, reader: asyncio.StreamReader, writer: asyncio.Stre
         elif parts[0] not in ("GET", "HEAD"):
             status, body = 405, {"error": "only GET"}
         else:
-            status, body = _body(node, parts[1].split("?", 1)[0])
+            status, body = await _body(node, parts[1].split("?", 1)[0])
         data = json.dumps(body).encode()
         head = (
             f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: application/json\r\n"
@@ -66,7 +66,7 @@ async def _handle(node: Node, reader: asyncio.StreamReader, writer: asyncio.Stre
         writer.close()
 
 
-async def serve_http(node: Node, host: str, port: int) -> asyncio.AbstractServer | None:
+async def serve_http(node: Served, host: str, port: int) -> asyncio.AbstractServer | None:
     """Start serving; returns None (and logs) when the port is taken."""
     try:
         server = await asyncio.start_server(lambda r, w: _handle(node, r, w), host, port, reuse_address=True)

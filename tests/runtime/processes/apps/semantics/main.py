@@ -59,7 +59,7 @@ async def expect_error(coro, *words, exc=RuntimeError):
         text = str(e)
         missing = [w for w in words if w not in text]
         if missing:
-            raise AssertionError(f"{text!r} lacks {missing}")
+            raise AssertionError(f"{text!r} lacks {missing}") from e
         return text
     raise AssertionError(f"no {exc.__name__} raised")
 

@@ -13,10 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from autonomy._settings import Settings
 from autonomy.probe import ping_all, probe_settings
-from autonomy.roster import NodeEntry, Roster, generate_keypair, node_name
+from autonomy.settings import Settings
 from autonomy.testing import LocalPod, LocalZone
+from autonomy.transport.roster import NodeEntry, Roster, generate_keypair, node_name
 
 
 def _zone_with_probe(tmp_path: Path) -> tuple[LocalZone, Settings, dict[str, str]]:

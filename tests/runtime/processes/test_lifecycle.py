@@ -42,6 +42,24 @@ def test_http_health_and_workers(local_zone):
         assert e.code == 404
 
 
+def test_health_counts_envelopes_both_ways(local_zone):
+    z = local_zone(
+        [
+            LocalPod("client-pod", app("multinode_client"), container="client"),
+            LocalPod("runner-pod", app("multinode_runner"), container="runner"),
+        ],
+        http=True,
+    )
+    z.wait_for("client-pod", "Received reply 4:", timeout=60)
+    client = get(z.node("client-pod").http_port, "/health")["stats"]
+    runner = get(z.node("runner-pod").http_port, "/health")["stats"]
+    # the client's pings and requests, and the runner's answers to each
+    assert client["sent"] >= 5 and runner["received"] >= 5, (client, runner)
+    assert runner["sent"] >= 5 and client["received"] >= 5, (client, runner)
+    assert set(runner) == {"received", "sent", "malformed", "unroutable"}
+    assert runner["malformed"] == 0 and runner["unroutable"] == 0
+
+
 def test_taken_http_port_is_logged_not_fatal(local_zone):
     port = free_port()
     env = {"AUTONOMY_HTTP_PORT": str(port)}
@@ -75,7 +93,7 @@ def test_standalone_node_without_roster_serves_until_sigterm(tmp_path):
             lines.append(line)
             if "Hello, Alice!" in line:
                 break
-        assert any("running standalone" in l for l in lines)
+        assert any("running standalone" in line for line in lines)
         p.send_signal(signal.SIGTERM)
         assert p.wait(10) == 0
     finally:

@@ -1,0 +1,324 @@
+"""The node: hosts workers and talks to the other nodes of its zone.
+
+A :class:`Node` is what ``main(node)`` receives. Its parts live beside it:
+
+* :mod:`.workers`: the workers it hosts and the :class:`~.workers.Context` of a message;
+* :mod:`._client`: its calls to other nodes (one DEALER per peer, waiting calls);
+* :mod:`._router`: its ROUTER, where other nodes' calls arrive and are answered;
+* :mod:`._deadlines`: one timer for every timeout;
+* :mod:`._serve`: running it as a process (``Node.start``); :mod:`._http`: its HTTP server.
+
+Inside one node a message is a Python call away: ``send_and_receive`` puts the message
+in the worker's queue and waits on a future that ``context.reply`` resolves. Between
+nodes it is an envelope (:mod:`autonomy.transport.envelope`) carried by ZeroMQ over
+CurveZMQ (see docs/architecture.md, the wire).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import zmq
+
+from ..errors import ConfigurationError, NodeUnreachable, WorkerNotFound
+from ..settings import Settings
+from ..transport import envelope
+from ..transport.channel import Traffic
+from ..transport.envelope import Kind
+from ..transport.roster import NodeEntry, Roster, generate_keypair, load_keypair
+from . import _serve
+from ._client import Client
+from ._deadlines import Deadlines
+from ._router import Router
+from ._shipping import loads_worker, node_ref
+from .remote import RemoteNode
+from .workers import Workers, _check_message
+
+__all__ = ["Node"]
+
+log = logging.getLogger("autonomy.node")
+
+
+class Node:
+    """An Autonomy node: hosts workers and talks to the other nodes of its zone.
+
+    Start one with :meth:`Node.start`; user code receives it as the argument of ``main``.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._loop = asyncio.get_running_loop()
+        self.name = settings.node
+        #: envelopes received, sent, malformed and unroutable (shown by ``/health``)
+        self.stats = Traffic()
+        self._workers = Workers(self._loop, self.name)
+        self._remote_names: dict[str, str] = {}  # worker started by us elsewhere -> node
+        self._deadlines = Deadlines(self._loop)
+        self._client = Client(self._loop, settings, self.stats, self._deadlines)
+        self._router: Router | None = None
+        self._started_at = self._loop.time()
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ctx: zmq.Context[Any] | None = None
+        self._http: asyncio.AbstractServer | None = None
+        self.roster: Roster | None = None
+        self._self_entry: NodeEntry | None = None
+        self._exit_code = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @staticmethod
+    def start(main: Callable[[Node], Awaitable[Any]] | None = None) -> None:
+        """Run a node until SIGTERM or SIGINT; ``main(node)`` runs as its first worker.
+
+        Blocks. Exits the process with 0 after a clean stop, 2 on a configuration error.
+        """
+        _serve.run(Node, main)
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Node:
+        """A node that runs inside the caller's event loop instead of its own process
+        (the readiness probe is one); :meth:`close` it when done."""
+        node = cls(settings)
+        try:
+            await node._open()
+        except BaseException:
+            await node.close()
+            raise
+        return node
+
+    async def _open(self) -> None:
+        s = self._settings
+        if s.standalone:
+            log.info("node %s running standalone (no zone roster)", self.name)
+            kp = generate_keypair()
+        else:
+            assert s.roster_path and s.key_path
+            roster = self.roster = Roster.load(s.roster_path)
+            key_name, kp = load_keypair(s.key_path)
+            if key_name != self.name:
+                raise ConfigurationError(s.key_path, f"key file is for node {key_name!r}, this node is {self.name!r}")
+            entry = roster.by_name(self.name)
+            if entry is None:
+                raise ConfigurationError(s.roster_path, f"node {self.name!r} is not in the roster")
+            if entry.public_key != kp.public_key:
+                raise ConfigurationError(s.key_path, "public key does not match the roster")
+            self._self_entry = entry
+            self._ctx = zmq.Context()
+            probe = entry.role == "probe"
+            self._client.open(self._ctx, roster, kp.public_key, kp.secret_key, probe=probe)
+            if probe:
+                log.debug("probe %s: client only", self.name)
+                return
+            self._router = Router(
+                self._ctx,
+                self._loop,
+                s,
+                roster,
+                entry,
+                (kp.public_key, kp.secret_key),
+                workers=self._workers,
+                traffic=self.stats,
+                info=self._info,
+            )
+            self._workers.replier = self._router
+            log.info(
+                "node %s listening on %s (CURVE, %d nodes in roster)",
+                self.name,
+                self._router.endpoint,
+                len(roster.nodes),
+            )
+        if s.http_port:
+            from ._http import serve_http
+
+            self._http = await serve_http(self, s.http_host, s.http_port)
+
+    async def close(self) -> None:
+        """Stop: cancel the workers' tasks, fail the calls still waiting, close every socket."""
+        self._workers.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        if self._http is not None:
+            self._http.close()
+        self._deadlines.cancel()
+        self._client.fail_pending(self.name)
+        self._client.close()
+        if self._router is not None:
+            self._router.close()
+        if self._ctx is not None:
+            self._ctx.term()
+        await asyncio.sleep(0)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (node_ref, (self.name,))
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r})"
+
+    # ------------------------------------------------------------------ what it says of itself
+
+    @property
+    def last_message_at(self) -> float | None:
+        """When a worker's message last arrived (``time.time()``), None if none has."""
+        return self._workers.last_message_at
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this node was made with."""
+        return self._settings
+
+    @property
+    def uptime(self) -> float:
+        """Seconds since this node was made."""
+        return self._loop.time() - self._started_at
+
+    def health(self) -> dict[str, Any]:
+        """What ``GET /health`` answers: name, workers, uptime, traffic counters."""
+        return {
+            "status": "ok",
+            "node": self.name,
+            "workers": len(self._workers),
+            "uptime": round(self.uptime, 3),
+            "last_message_at": self.last_message_at,
+            "tasks": len(asyncio.all_tasks()),
+            "stats": self.stats.as_dict(),
+        }
+
+    def _info(self) -> str:
+        e = self._self_entry
+        return json.dumps({"name": self.name, "pod": e.pod if e else "", "workers": len(self._workers)})
+
+    # ------------------------------------------------------------------ workers
+
+    async def start_worker(self, name: str, worker: Any) -> None:
+        """Start ``worker`` under ``name`` on this node. A name can run only once."""
+        self._workers.start(name, worker)
+
+    async def stop_worker(self, name: str) -> None:
+        """Stop a worker; messages still queued for it get an error."""
+        if self._workers.stop(name):
+            return
+        peer = self._remote_names.get(name)
+        if peer is not None:
+            await self._handle(peer).stop_worker(name)
+            return
+        raise WorkerNotFound(name, self.name)
+
+    async def list_workers(self) -> list[dict[str, Any]]:
+        """The workers of this node: ``[{"name": ...}, ...]``."""
+        return [{"name": n} for n in self._workers.names()]
+
+    # ------------------------------------------------------------------ messages
+
+    async def send_and_receive(self, name: str, message: str, node: Any = None, timeout: float | None = None) -> str:
+        """Send ``message`` to worker ``name`` and wait for its reply.
+
+        ``node`` (a name or a node object) picks the node; by default the worker is looked
+        up on this node, then among the workers this node started elsewhere.
+        ``timeout`` is in seconds; past it a RuntimeError says "timeout".
+        """
+        if not isinstance(message, str):  # the caller's code is not type-checked
+            _check_message(message)  # type: ignore[unreachable]
+        if node is not None:
+            target = node if isinstance(node, (Node, RemoteNode)) else self._handle(str(node))
+            if target is not self:
+                return await target.send_and_receive(name, message, timeout=timeout)
+        w = self._workers.get(name)
+        if w is None:
+            peer = self._remote_names.get(name)
+            if peer is None:
+                raise WorkerNotFound(name, self.name)
+            payload = await self._request(peer, Kind.REQUEST, name, message.encode(), timeout)
+            return payload.decode()
+        fut: asyncio.Future[str] = self._loop.create_future()
+        if timeout is not None:
+            self._deadlines.add(timeout, fut, name, self.name)
+        self._workers.deliver(w, message, fut)
+        return await fut
+
+    async def send_message(self, name: str, message: str, node: Any = None) -> None:
+        """Send ``message`` to worker ``name`` without waiting for anything."""
+        _check_message(message)
+        if node is not None:
+            target = node if isinstance(node, (Node, RemoteNode)) else self._handle(str(node))
+            if target is not self:
+                await target.send_message(name, message)
+                return
+        w = self._workers.get(name)
+        if w is None:
+            peer = self._remote_names.get(name)
+            if peer is None:
+                raise WorkerNotFound(name, self.name)
+            self._post(peer, envelope.encode(Kind.SEND, 0, name.encode(), message.encode()))
+            return
+        self._workers.deliver(w, message, None)
+
+    # ------------------------------------------------------------------ other nodes
+
+    async def ping(self, name: str, timeout: float) -> dict[str, Any]:
+        """Ping node ``name`` (encrypted, through its ROUTER); its answer:
+        ``{"name", "pod", "workers"}``. Raises a MessagingError if none comes in time."""
+        payload = await self._request(name, Kind.PING, "", b"", timeout)
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def reach(self, name: str, endpoint: str) -> None:
+        """Reach node ``name`` at ``endpoint`` instead of its roster endpoint (a probe
+        outside the zone's network). Takes effect before the first call to that node."""
+        self._client.endpoints[name] = endpoint
+
+    def _handle(self, name: str) -> Node | RemoteNode:
+        if name == self.name:
+            return self
+        entry = self._lookup(name)
+        if entry is None:
+            raise NodeUnreachable(name, "not a node of this zone's roster")
+        if entry.name == self.name:
+            return self
+        return RemoteNode(self, entry)
+
+    def _lookup(self, name: str) -> NodeEntry | None:
+        if self.roster is None:
+            return None
+        nodes = [e for e in self.roster.nodes if e.role == "node"]
+        for e in nodes:
+            if name == e.name or name == f"{e.instance}-{e.container}":
+                return e
+        matches = [e for e in nodes if e.instance == name or e.container == name]
+        return matches[0] if len(matches) == 1 else None
+
+    def _post(self, peer: str, frame: bytes) -> None:
+        self._client.post(peer, frame)
+
+    async def _request(self, peer: str, kind: Kind, target: str, payload: bytes, timeout: float | None) -> bytes:
+        if peer == self.name:
+            return await self._local_control(kind, target, payload, timeout)
+        return await self._client.request(peer, kind, target, payload, timeout)
+
+    async def _local_control(self, kind: Kind, target: str, payload: bytes, timeout: float | None) -> bytes:
+        if kind is Kind.REQUEST:
+            return (await self.send_and_receive(target, payload.decode(), timeout=timeout)).encode()
+        if kind is Kind.PING:
+            return self._info().encode()
+        if kind is Kind.LIST:
+            return json.dumps(await self.list_workers()).encode()
+        if kind is Kind.STOP:
+            await self.stop_worker(target)
+            return b""
+        if kind is Kind.START:
+            self._workers.start(target, loads_worker(payload))
+            return b""
+        raise ValueError(kind)

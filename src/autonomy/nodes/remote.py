@@ -1,0 +1,80 @@
+"""Another node of the zone, as seen from this one: :class:`RemoteNode`.
+
+``Zone.nodes`` and ``Zone.node`` return these. Every method is a call through this
+node's DEALER to the other node's ROUTER (see docs/architecture.md, the wire).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..transport import envelope
+from ..transport.envelope import Kind
+from ..transport.roster import NodeEntry
+from ._shipping import dumps_worker, node_ref
+from .workers import _check_message, _check_name, _check_worker
+
+if TYPE_CHECKING:
+    from .node import Node
+
+__all__ = ["RemoteNode", "CONTROL_TIMEOUT"]
+
+#: seconds a control call (start, stop, list workers) may take
+CONTROL_TIMEOUT = 30.0
+
+
+class RemoteNode:
+    """A node of the zone as seen from this one (``Zone.nodes`` returns these)."""
+
+    __slots__ = ("_node", "_entry")
+
+    def __init__(self, node: Node, entry: NodeEntry) -> None:
+        self._node = node
+        self._entry = entry
+
+    @property
+    def name(self) -> str:
+        """The node's full name, ``<cluster>-<zone>-<pod instance>-<container>``."""
+        return self._entry.name
+
+    @property
+    def pod(self) -> str:
+        return self._entry.pod
+
+    @property
+    def instance(self) -> str:
+        return self._entry.instance
+
+    def __repr__(self) -> str:
+        return f"RemoteNode({self.name!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (node_ref, (self.name,))
+
+    async def start_worker(self, name: str, worker: Any) -> None:
+        """Start ``worker`` on that node. The object travels by value (cloudpickle)."""
+        _check_name(name)
+        _check_worker(worker)
+        payload = dumps_worker(worker)
+        await self._node._request(self.name, Kind.START, name, payload, CONTROL_TIMEOUT)
+        self._node._remote_names[name] = self.name
+
+    async def stop_worker(self, name: str) -> None:
+        await self._node._request(self.name, Kind.STOP, name, b"", CONTROL_TIMEOUT)
+        if self._node._remote_names.get(name) == self.name:
+            del self._node._remote_names[name]
+
+    async def list_workers(self) -> list[dict[str, Any]]:
+        payload = await self._node._request(self.name, Kind.LIST, "", b"", CONTROL_TIMEOUT)
+        data = json.loads(payload)
+        return [{"name": str(w["name"])} for w in data]
+
+    async def send_and_receive(self, name: str, message: str, timeout: float | None = None) -> str:
+        _check_message(message)
+        payload = await self._node._request(self.name, Kind.REQUEST, name, message.encode(), timeout)
+        return payload.decode()
+
+    async def send_message(self, name: str, message: str) -> None:
+        _check_message(message)
+        self._node._post(self.name, envelope.encode(Kind.SEND, 0, name.encode(), message.encode()))
