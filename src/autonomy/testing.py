@@ -23,6 +23,7 @@ From a shell: ``python -m autonomy.testing main.py runner.py:3`` runs the script
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -39,8 +40,37 @@ from .transport.roster import NodeEntry, Roster, generate_keypair, node_name
 __all__ = ["LocalPod", "LocalZone", "LocalNode", "free_port"]
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_start() -> int:
+    """The first port of the kernel's ephemeral range (where outgoing connections get theirs)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    """A TCP port of 127.0.0.1 that nothing listens on right now.
+
+    Chosen at random below the ephemeral range, where the kernel never hands a port to an
+    outgoing connection (an ephemeral port that was free when asked can be taken by a
+    connection before the node binds it), and never the same port twice in one process.
+    """
+    top = _ephemeral_start() - 1000
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(max(1024, top - 11000), top)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
