@@ -7,8 +7,9 @@
   N runs each (median). Deploy also checks the base image and the project's images
   (unchanged: not rebuilt), writes keys and waits until every node answers an encrypted
   ping; compose only starts. A warm-up deploy comes first (images built, bytecode written).
-* cold: the same deploy from an engine without our images, the base image built offline
-  (mmdebstrap rootfs + docker import) included.
+* cold: the same deploy from an engine without the base image and its root filesystems
+  (their tags are removed; images other projects built on them keep their layers), the
+  base image built offline (mmdebstrap rootfs + docker import) included.
 Prints a table, then one JSON object. Leaves no zone behind.
 """
 
@@ -24,12 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
 import docker
+import docker.errors
 
-from autonomy_cli.engine import Engine
+from autonomy_cli.docker.compose_cli import compose_args
+from autonomy_cli.docker.rootfs import ROOTFS_REPOSITORY
+from autonomy_cli.names import BASE_IMAGE
 
+ROOT = Path(__file__).resolve().parents[1]
 ZONE = "distribute"
 PROJECT = ROOT / "examples" / ZONE
 
@@ -40,6 +43,23 @@ def sh(*cmd: str, env: dict[str, str]) -> float:
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
     return time.perf_counter() - t
+
+
+def untag_base_images(client: docker.DockerClient) -> list[str]:
+    """Remove the tags of the base image and its root filesystems, so that the next deploy
+    builds them from nothing. By tag, not by id: an image other images are built on
+    cannot be deleted (409 Conflict), but its tag can be removed (its layers stay for
+    those images, unused by the next build)."""
+    removed = []
+    for img in client.images.list():
+        for tag in img.tags:
+            if tag.startswith((BASE_IMAGE + ":", ROOTFS_REPOSITORY + ":")):
+                try:
+                    client.images.remove(tag)
+                except docker.errors.APIError as e:
+                    raise SystemExit(f"cannot remove {tag} for the cold run: {e.explanation or e}") from None
+                removed.append(tag)
+    return removed
 
 
 def main() -> int:
@@ -53,9 +73,8 @@ def main() -> int:
     # as on a user's machine: the first run leaves bytecode for the next ones (the Compose
     # tool it is measured against is installed with its bytecode)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    autonomy = [sys.executable, "-m", "autonomy_cli.main"]
-    engine = Engine()
-    compose = [*engine.compose_command(), "-p", f"autonomy-{ZONE}", "-f", str(home / "zones" / ZONE / "compose.yaml")]
+    autonomy = [sys.executable, "-m", "autonomy_cli"]
+    compose = compose_args(ZONE, home / "zones" / ZONE / "compose.yaml")
     client = docker.from_env()
     result: dict[str, object] = {"cpus": os.cpu_count()}
     try:
@@ -72,10 +91,7 @@ def main() -> int:
         result["warm_runs"] = {"deploy": [round(x, 2) for x in ours], "compose_up": [round(x, 2) for x in plain]}
         sh(*autonomy, "zone", "delete", ZONE, "--images", env=env)
         if not args.no_cold:
-            for img in client.images.list():
-                tags = " ".join(img.tags)
-                if "build-trust/autonomy-python" in tags or "autonomy-local/rootfs" in tags:
-                    client.images.remove(img.id, force=True)
+            untag_base_images(client)
             result["cold_deploy_s"] = round(sh(*autonomy, "zone", "deploy", "--dir", str(PROJECT), env=env), 1)
     finally:
         subprocess.run([*autonomy, "zone", "delete", ZONE, "--images"], env=env, capture_output=True)

@@ -1,8 +1,11 @@
 """Render a :class:`~autonomy_cli.plan.ZonePlan` as a Docker Compose file (a plain dict).
 
-Third stage of the pipeline (DESIGN.md §2, §4). :func:`render` is a pure function of the
-plan, golden-tested in ``tests/unit/test_compose_golden.py``; :func:`dump` turns the dict
-into stable YAML text. The output is valid for docker-compose 1.29 (Compose Specification
+Third stage of the pipeline. :func:`render` is a pure function of the plan,
+golden-tested in ``tests/cli/test_compose_golden.py``; :func:`dump` turns the dict into
+stable YAML text. It starts from ``docker-compose.base.yml`` (package data): the policy
+every zone shares (restart policy, log rotation, stop grace period, the infra entrypoint,
+the fixed environment, the read-only mounts, the zone network); this module adds what
+the plan decides. The output is valid for docker-compose 1.29 (Compose Specification
 without a ``version`` key) and for Compose v2.
 
 The mapping, for a zone ``hello`` with pod ``main-pod`` (container ``main``)::
@@ -23,7 +26,7 @@ The mapping, for a zone ``hello`` with pod ``main-pod`` (container ``main``)::
         volumes: roster.json and this node's key file, read-only
 
 Every service (and the network, see :func:`network_labels`) carries
-``computer.autonomy.*`` labels (:data:`LABEL`):
+``computer.autonomy.*`` labels (:mod:`autonomy_cli.labels`):
 Docker itself is the record of what is deployed. ``cpus``/``mem_limit`` come from the
 pod's size (already clamped by the planner); published ports bind to 127.0.0.1 only.
 Every ``$`` coming from user text is doubled, so Compose never interpolates it.
@@ -36,7 +39,7 @@ restarts (crash, ``docker restart``, daemon restart), it gets a fresh namespace 
 pod's other containers are left with only a dead loopback: no error, no exit, just
 silence. Compose does not handle this. What this file provides:
 
-* every app container has ``restart: unless-stopped`` and a label
+* every app container has ``restart: unless-stopped`` (the base file) and a label
   ``computer.autonomy.infra: <instance>`` naming the infra service it belongs to, and
   every infra container has ``computer.autonomy.role: infra``;
 * after a daemon restart the app containers may start before their infra container;
@@ -61,20 +64,24 @@ What the engine (and anything that watches a zone) must do:
 
 from __future__ import annotations
 
+import copy
+import functools
+import importlib.resources
 from typing import Any
 
 import yaml
 
+from . import labels as L
+from .names import BASE_IMAGE, network_name, project_name, service_name
 from .plan import HTTP_PORT, InstancePlan, NodePlan, ZonePlan
+from .sizes import INFRA
 
 __all__ = [
-    "BASE_IMAGE",
-    "INFRA_CPUS",
-    "INFRA_MEMORY",
+    "BASE_FILE",
     "KEY_MOUNT",
-    "LABEL",
     "NETWORK_KEY",
     "ROSTER_MOUNT",
+    "base_policy",
     "dump",
     "network_labels",
     "network_name",
@@ -83,41 +90,27 @@ __all__ = [
     "service_name",
 ]
 
-BASE_IMAGE = "ghcr.io/build-trust/autonomy-python"
-ROSTER_MOUNT = "/run/autonomy/roster.json"
-KEY_MOUNT = "/run/autonomy/node.key"
-INFRA_CPUS = 0.05
-INFRA_MEMORY = 32 * 1024 * 1024
-NETWORK_KEY = "zone"
-LABEL = "computer.autonomy."
-_GRACE = "10s"
-_LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}}
-# pid 1 of the infra container: sleeps with no CPU and exits at once on SIGTERM/SIGINT
-# (a plain pid 1 ignores SIGTERM, which would cost the whole grace period on every stop).
-_INFRA_ENTRYPOINT = [
-    "python3",
-    "-c",
-    "import signal, sys; "
-    "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
-    "signal.signal(signal.SIGINT, lambda *_: sys.exit(0)); "
-    "signal.pause()",
-]
+BASE_FILE = "docker-compose.base.yml"
 _HEADER = "# Rendered by `autonomy zone deploy` from autonomy.yaml. Do not edit: it is rewritten on every deploy.\n"
+# the order of keys in a rendered service (policy keys from the base file among them)
+_INFRA_ORDER = ("image", "pull_policy", "hostname", "entrypoint", "networks", "ports", "cpus", "mem_limit")
+_APP_ORDER = ("image", "build", "pull_policy", "network_mode", "depends_on", "command", "environment", "env_file")
+_TAIL_ORDER = ("volumes", "cpus", "mem_limit", "restart", "stop_grace_period", "logging", "labels")
 
 
-def project_name(zone: str) -> str:
-    """The Compose project of a zone."""
-    return f"autonomy-{zone}"
+@functools.cache
+def base_policy() -> dict[str, Any]:
+    """``docker-compose.base.yml``, parsed (read once; callers get copies through render)."""
+    text = (importlib.resources.files("autonomy_cli") / BASE_FILE).read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{BASE_FILE}: expected a mapping")
+    return {str(k): v for k, v in data.items()}
 
 
-def network_name(zone: str) -> str:
-    """The Docker network of a zone (one per zone; zones cannot reach each other)."""
-    return f"autonomy-{zone}"
-
-
-def service_name(instance: str, container: str) -> str:
-    """``<instance>--<container>``: unambiguous, as names cannot contain ``--``."""
-    return f"{instance}--{container}"
+ROSTER_MOUNT: str = base_policy()["x-mounts"]["roster"]
+KEY_MOUNT: str = base_policy()["x-mounts"]["key"]
+NETWORK_KEY: str = next(iter(base_policy()["networks"]))
 
 
 def network_labels(plan: ZonePlan) -> dict[str, str]:
@@ -126,57 +119,37 @@ def network_labels(plan: ZonePlan) -> dict[str, str]:
 
 
 def _labels(plan: ZonePlan, inst: InstancePlan | None = None, node: NodePlan | None = None) -> dict[str, str]:
-    labels = {f"{LABEL}cluster": plan.cluster, f"{LABEL}zone": plan.zone}
+    labels = {L.CLUSTER: plan.cluster, L.ZONE: plan.zone}
     if inst is not None:
-        labels.update(
-            {
-                f"{LABEL}pod": inst.pod,
-                f"{LABEL}instance": inst.name,
-                f"{LABEL}clone": str(inst.clone),
-                f"{LABEL}size": inst.size,
-            }
-        )
+        labels.update({L.POD: inst.pod, L.INSTANCE: inst.name, L.CLONE: str(inst.clone), L.SIZE: inst.size})
         if node is None:
-            labels[f"{LABEL}role"] = "infra"
+            labels[L.ROLE] = L.Role.INFRA.value
         else:
             labels.update(
-                {
-                    f"{LABEL}role": "app",
-                    f"{LABEL}container": node.container,
-                    f"{LABEL}node": node.name,
-                    f"{LABEL}infra": inst.name,
-                }
+                {L.ROLE: L.Role.APP.value, L.CONTAINER: node.container, L.NODE: node.name, L.INFRA: inst.name}
             )
     return labels
 
 
-def _common(cpus: float, memory: int) -> dict[str, Any]:
-    return {
-        "cpus": cpus,
-        "mem_limit": memory,
-        "restart": "unless-stopped",
-        "stop_grace_period": _GRACE,
-        "logging": {"driver": _LOGGING["driver"], "options": dict(_LOGGING["options"])},
-    }
+def _ordered(service: dict[str, Any], head: tuple[str, ...]) -> dict[str, Any]:
+    order = [*head, *(k for k in _TAIL_ORDER if k not in head)]
+    out = {k: service[k] for k in order if k in service}
+    out.update({k: v for k, v in service.items() if k not in out})
+    return out
 
 
 def _infra(plan: ZonePlan, inst: InstancePlan) -> dict[str, Any]:
-    service: dict[str, Any] = {
-        "image": BASE_IMAGE,
-        "pull_policy": "never",
-        "hostname": inst.name,
-        "entrypoint": list(_INFRA_ENTRYPOINT),
-        "networks": [NETWORK_KEY],
-    }
+    service: dict[str, Any] = copy.deepcopy(base_policy()["services"]["infra"])
+    service.update({"image": BASE_IMAGE, "hostname": inst.name})
     if inst.ports:
         service["ports"] = [f"{p.host_ip}:{p.host_port}:{p.container_port}" for p in inst.ports]
-    service.update(_common(min(INFRA_CPUS, inst.cpus), INFRA_MEMORY))
-    service["labels"] = _labels(plan, inst)
-    return service
+    service.update({"cpus": min(INFRA.cpus, inst.cpus), "mem_limit": INFRA.memory, "labels": _labels(plan, inst)})
+    return _ordered(service, _INFRA_ORDER)
 
 
 def _app(plan: ZonePlan, inst: InstancePlan, node: NodePlan, *, build: bool) -> dict[str, Any]:
-    service: dict[str, Any] = {"image": node.image}
+    service: dict[str, Any] = copy.deepcopy(base_policy()["services"]["app"])
+    service["image"] = node.image
     if build:
         assert node.build_context is not None
         service["build"] = {"context": str(node.build_context)}
@@ -186,26 +159,15 @@ def _app(plan: ZonePlan, inst: InstancePlan, node: NodePlan, *, build: bool) -> 
     service["depends_on"] = [inst.name]
     if node.args:  # appended to the image's ENTRYPOINT; [] and none both keep its CMD
         service["command"] = list(node.args)
-    environment = {
-        "CLUSTER": plan.cluster,
-        "ZONE": plan.zone,
-        "NODE": node.name,
-        "AUTONOMY_ROSTER": ROSTER_MOUNT,
-        "AUTONOMY_KEY": KEY_MOUNT,
-        "AUTONOMY_HTTP_PORT": str(HTTP_PORT),
-        "AUTONOMY_POD_WATCHDOG": "1",
-    }
+    environment = {"CLUSTER": plan.cluster, "ZONE": plan.zone, "NODE": node.name}
+    environment.update(service.get("environment") or {})
     environment.update(dict(node.env))
     service["environment"] = environment
     if node.secrets_file is not None:
         service["env_file"] = [str(node.secrets_file)]
-    service["volumes"] = [
-        f"{plan.roster_file}:{ROSTER_MOUNT}:ro",
-        f"{node.key_file}:{KEY_MOUNT}:ro",
-    ]
-    service.update(_common(inst.cpus, inst.memory))
-    service["labels"] = _labels(plan, inst, node)
-    return service
+    service["volumes"] = [f"{plan.roster_file}:{ROSTER_MOUNT}:ro", f"{node.key_file}:{KEY_MOUNT}:ro"]
+    service.update({"cpus": inst.cpus, "mem_limit": inst.memory, "labels": _labels(plan, inst, node)})
+    return _ordered(service, _APP_ORDER)
 
 
 def _escape(value: Any) -> Any:
@@ -221,6 +183,7 @@ def _escape(value: Any) -> Any:
 
 def render(plan: ZonePlan) -> dict[str, Any]:
     """The zone's Compose file as a plain dict (pure: same plan, same dict)."""
+    assert base_policy()["services"]["app"]["environment"]["AUTONOMY_HTTP_PORT"] == str(HTTP_PORT)
     services: dict[str, Any] = {}
     built: set[str] = set()
     for inst in plan.instances:
@@ -231,9 +194,10 @@ def render(plan: ZonePlan) -> dict[str, Any]:
                 built.add(node.image)
             services[service_name(inst.name, node.container)] = _app(plan, inst, node, build=build)
     # the engine creates the network (labelled, before Compose starts) so that the
-    # readiness probe can join it while Compose is still starting: see Engine.up
-    networks = {NETWORK_KEY: {"name": network_name(plan.zone), "external": True}}
-    return _escape({"services": services, "networks": networks})
+    # readiness probe can join it while Compose is still starting: see DockerEngine.up
+    network = {"name": network_name(plan.zone), **base_policy()["networks"][NETWORK_KEY]}
+    rendered: dict[str, Any] = _escape({"services": services, "networks": {NETWORK_KEY: network}})
+    return rendered
 
 
 def dump(compose: dict[str, Any]) -> str:

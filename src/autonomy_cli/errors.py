@@ -1,8 +1,8 @@
 """Exceptions of the ``autonomy`` CLI.
 
-One root, :class:`CliError`. Library code (manifest, plan, compose, engine) raises these
-and never prints or exits; only the command layer turns them into a message on stderr and
-an exit code (``exit_code`` on each class)::
+One root, :class:`CliError`. Library code (manifest, plan, compose, docker, zones, logs)
+raises these and never prints or exits; only the command layer (autonomy_cli.commands)
+turns them into a message on stderr and an exit code (``exit_code`` on each class)::
 
     CliError                      anything the user can fix; exit code 1
     ├── ManifestError             autonomy.yaml / secrets.yaml is wrong; exit code 2
@@ -11,7 +11,8 @@ an exit code (``exit_code`` on each class)::
     │                             (e.g. a secret value an env file cannot carry)
     ├── UsageError                a command was given something it cannot use; exit code 2
     ├── ClusterError              the cluster identity is missing or unreadable
-    ├── ImageError                the base image cannot be built (autonomy_cli.image)
+    ├── ZoneNotFound              no container of the zone is here (``zone``)
+    ├── ImageError                the base image cannot be built (autonomy_cli.docker.image)
     └── EngineError               Docker is unreachable or refused something
         ├── PreflightError        a port is taken or the host is too small; nothing started
         ├── BuildError            an image of the project did not build (its last lines)
@@ -37,11 +38,13 @@ __all__ = [
     "ClusterError",
     "DeployFailed",
     "EngineError",
+    "ImageError",
     "ManifestError",
     "PlanError",
     "PreflightError",
     "Problem",
     "UsageError",
+    "ZoneNotFound",
 ]
 
 
@@ -86,13 +89,27 @@ class PlanError(CliError):
 
 
 class UsageError(CliError):
-    """A command was given something it cannot use (a zone name, a folder)."""
+    """A command was given something it cannot use (a zone name, a folder, a setting)."""
 
     exit_code = 2
 
 
 class ClusterError(CliError):
     """The cluster identity under AUTONOMY_HOME is missing or unreadable."""
+
+
+class ZoneNotFound(CliError):
+    """A command names a zone that has no container on this machine."""
+
+    def __init__(self, zone: str) -> None:
+        self.zone = zone
+        super().__init__(
+            f"zone {zone!r} has no containers here: is it deployed? (`autonomy zone list` shows the zones)"
+        )
+
+
+class ImageError(CliError):
+    """The base image could not be built; the text says why and what to do."""
 
 
 class EngineError(CliError):

@@ -1,6 +1,6 @@
 """Turn a validated :class:`~autonomy_cli.manifest.Manifest` into a :class:`ZonePlan`.
 
-Second stage of the pipeline (DESIGN.md §2)::
+Second stage of the pipeline::
 
     Manifest --plan()--> ZonePlan --compose.render()--> compose dict
                             \\--materialize()--> roster.json, keys/*.key, secrets/*.env
@@ -15,36 +15,32 @@ Second stage of the pipeline (DESIGN.md §2)::
   ``5555 + <container index in the pod>``, endpoint ``tcp://<instance>:<port>``. Every
   container gets one, whether or not it calls ``Node.start()`` (an MCP server simply
   never answers; discovery only reports live nodes);
-* resources: ``regular`` = 0.25 CPU / 256 MiB, ``big`` = 4 CPU / 2 GiB per container.
+* resources: the pod's size (:mod:`autonomy_cli.sizes`) per container.
   Docker refuses more CPUs than the host has, so CPUs are clamped to ``host_cpus`` and
   *one* warning says which pods were clamped; the intended size is kept for labels;
 * published ports, all on 127.0.0.1: the public pod's 8000 on ``public_port`` (moved up
   past any inlet port the zone itself uses), and each portal outlet. Host ports cannot be
   bound twice, so on a cloned pod they go to clone 0 only;
-* which images are built locally (``autonomy-<zone>-<image>`` from ``images/<image>``),
-  each once;
-* where the zone's private files live under ``state_dir``.
+* which images are built locally (:func:`~autonomy_cli.names.image_tag` from
+  ``images/<image>``), each once;
+* where the zone's private files live under ``state_dir`` (:mod:`autonomy_cli.layout`).
 
-:func:`materialize` is the only function here that writes. It makes (or reuses) each
-node's Curve25519 key pair, writes the roster every container mounts, and the per-
-container env files that carry secret values (mode 0600, only the variables that are
-secret, only for the containers that name them). Keys are stable across deploys: an
-existing, readable key file for a node is reused. Files of nodes that left the zone are
-removed.
+Writing the files is :func:`autonomy_cli.materialize.materialize`'s.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autonomy import ConfigurationError
-from autonomy.transport.roster import KeyPair, NodeEntry, Roster, generate_keypair, load_keypair, node_name
+from autonomy.transport.roster import node_name
 
+from . import names
 from .errors import PlanError
+from .layout import ZoneFiles
 from .manifest import Manifest, secret_value_problem
+from .sizes import BIG, REGULAR, SIZES, Size
 
 __all__ = [
     "BIG",
@@ -58,31 +54,12 @@ __all__ = [
     "PublishedPort",
     "Size",
     "ZonePlan",
-    "env_file_text",
-    "instance_names",
-    "materialize",
     "plan",
 ]
 
 NODE_BASE_PORT = 5555
 HTTP_PORT = 8000
 _CLUSTER_RE = re.compile(r"^[a-z0-9]+$")
-_MODE_PRIVATE_DIR = 0o700
-_MODE_PRIVATE_FILE = 0o600
-
-
-@dataclass(frozen=True)
-class Size:
-    """A pod size: CPUs and memory (bytes) for each container of the pod."""
-
-    name: str
-    cpus: float
-    memory: int
-
-
-REGULAR = Size("regular", 0.25, 256 * 1024 * 1024)
-BIG = Size("big", 4.0, 2 * 1024 * 1024 * 1024)
-SIZES: dict[str, Size] = {REGULAR.name: REGULAR, BIG.name: BIG}
 
 
 @dataclass(frozen=True)
@@ -155,49 +132,38 @@ class ZonePlan:
     warnings: tuple[str, ...] = ()
 
     @property
+    def files(self) -> ZoneFiles:
+        """The layout of the zone's state folder."""
+        return ZoneFiles(self.state_dir)
+
+    @property
     def roster_file(self) -> Path:
-        return self.state_dir / "roster.json"
+        return self.files.roster_file
 
     @property
     def keys_dir(self) -> Path:
-        return self.state_dir / "keys"
+        return self.files.keys_dir
 
     @property
     def secrets_dir(self) -> Path:
-        return self.state_dir / "secrets"
+        return self.files.secrets_dir
 
     @property
     def probe_name(self) -> str:
         """The identity ``zone deploy`` pings the nodes with (roster role ``probe``)."""
-        return f"{self.cluster}-{self.zone}-probe"
+        return names.probe_name(self.cluster, self.zone)
 
     @property
     def probe_key_file(self) -> Path:
-        return self.keys_dir / "probe.key"
+        return self.files.probe_key_file
 
     @property
     def compose_file(self) -> Path:
         """Where the engine writes the rendered Compose file."""
-        return self.state_dir / "compose.yaml"
+        return self.files.compose_file
 
     def nodes(self) -> tuple[NodePlan, ...]:
         return tuple(n for inst in self.instances for n in inst.nodes)
-
-    def node(self, name: str) -> NodePlan:
-        for n in self.nodes():
-            if n.name == name:
-                return n
-        raise KeyError(name)
-
-
-def instance_names(pod: str, clones: int) -> list[str]:
-    """``[pod]`` for one clone, else ``[pod-0, ..., pod-(clones-1)]``."""
-    return [pod] if clones == 1 else [f"{pod}-{k}" for k in range(clones)]
-
-
-def _file_stem(instance: str, container: str) -> str:
-    # '--' cannot occur in a pod or container name, so this cannot collide.
-    return f"{instance}--{container}"
 
 
 def plan(
@@ -246,7 +212,7 @@ def plan(
             clamped.append(f"{pod.name} ({size.name}: {size.cpus:g})")
         if pod.clones > 1 and (pod.outlets or pod.public):
             outlets_on_clone0.append(pod.name)
-        for clone, instance in enumerate(instance_names(pod.name, pod.clones)):
+        for clone, instance in enumerate(names.instance_names(pod.name, pod.clones)):
             ports: list[PublishedPort] = []
             if clone == 0:
                 if pod.public:
@@ -261,7 +227,7 @@ def plan(
                 seen_nodes.add(full)
                 context = project_dir / c.image.context if c.image.context is not None else None
                 if context is not None:
-                    tag = f"autonomy-{zone}-{c.image.name}"
+                    tag = names.image_tag(zone, c.image.name)
                     builds.setdefault(tag, ImageBuild(tag, context))
                     image = tag
                 else:
@@ -271,7 +237,7 @@ def plan(
                     why = secret_value_problem(value)
                     if why is not None:  # manifest.load already refuses these
                         raise PlanError(f"secret variable {name} of {instance}/{c.name} {why}")
-                stem = _file_stem(instance, c.name)
+                files = ZoneFiles(state_dir)
                 nodes.append(
                     NodePlan(
                         name=full,
@@ -286,8 +252,8 @@ def plan(
                         env=tuple((e.name, e.value) for e in c.plain_env),
                         secret_env=secret_env,
                         args=c.args,
-                        key_file=state_dir / "keys" / f"{full}.key",
-                        secrets_file=state_dir / "secrets" / f"{stem}.env" if secret_env else None,
+                        key_file=files.key_file(full),
+                        secrets_file=files.secrets_file(instance, c.name) if secret_env else None,
                     )
                 )
             instances.append(
@@ -321,111 +287,3 @@ def plan(
         public_port=chosen_public,
         warnings=tuple(warnings),
     )
-
-
-# --------------------------------------------------------------------------- writing files
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, _MODE_PRIVATE_DIR)
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _MODE_PRIVATE_FILE)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, _MODE_PRIVATE_FILE)
-
-
-def _key_for(node: NodePlan) -> KeyPair:
-    """The node's key pair: reused from its key file when that is readable and its own."""
-    return _key_for_file(node.key_file, node.name)
-
-
-def _key_for_file(path: Path, name: str) -> KeyPair:
-    if path.exists():
-        try:
-            found, pair = load_keypair(path)
-        except ConfigurationError:
-            pass  # unreadable or damaged: make a new one below
-        else:
-            if found == name:
-                os.chmod(path, _MODE_PRIVATE_FILE)
-                return pair
-    pair = generate_keypair()
-    pair.write(path, name)
-    return pair
-
-
-def env_file_text(variables: tuple[tuple[str, str], ...]) -> str:
-    """``NAME='value'`` lines that Compose v1 (python-dotenv) and v2 (compose-go) read alike."""
-    lines = []
-    for name, value in variables:
-        why = secret_value_problem(value)
-        if why is not None:
-            raise PlanError(f"secret variable {name} {why}")
-        lines.append(f"{name}='{value}'\n")
-    return "".join(lines)
-
-
-def materialize(plan: ZonePlan) -> Roster:
-    """Write the zone's private files under ``plan.state_dir``; return the roster written.
-
-    * ``keys/<node>.key`` (0600): each node's key pair, reused when already there;
-    * ``roster.json`` (0644): every node's name, pod, endpoint and public key, plus the
-      zone's probe identity (``keys/probe.key``, role ``probe``) that deploy pings with;
-    * ``secrets/<instance>--<container>.env`` (0600): the secret variables of that
-      container only, for containers that have some.
-
-    Key and env files of nodes no longer in the plan are deleted. Folders are 0700.
-    """
-    _private_dir(plan.state_dir)
-    _private_dir(plan.keys_dir)
-    _private_dir(plan.secrets_dir)
-    entries: list[NodeEntry] = []
-    for node in plan.nodes():
-        pair = _key_for(node)
-        entries.append(
-            NodeEntry(
-                name=node.name,
-                pod=node.pod,
-                instance=node.instance,
-                clone=node.clone,
-                container=node.container,
-                endpoint=node.endpoint,
-                public_key=pair.public_key,
-            )
-        )
-    probe = _key_for_file(plan.probe_key_file, plan.probe_name)
-    entries.append(
-        NodeEntry(
-            name=plan.probe_name,
-            pod="",
-            instance="",
-            clone=0,
-            container="",
-            endpoint="tcp://probe:0",
-            public_key=probe.public_key,
-            role="probe",
-        )
-    )
-    try:
-        roster = Roster.build(plan.cluster, plan.zone, entries)
-    except ConfigurationError as e:
-        raise PlanError(f"cannot build the roster: {e}") from None
-    roster.write(plan.roster_file)
-
-    wanted_env: set[Path] = set()
-    for node in plan.nodes():
-        if node.secrets_file is not None:
-            _write_private(node.secrets_file, env_file_text(node.secret_env))
-            wanted_env.add(node.secrets_file)
-    wanted_keys = {n.key_file for n in plan.nodes()} | {plan.probe_key_file}
-    for stale in plan.keys_dir.glob("*.key"):
-        if stale not in wanted_keys:
-            stale.unlink()
-    for stale in plan.secrets_dir.glob("*.env"):
-        if stale not in wanted_env:
-            stale.unlink()
-    return roster

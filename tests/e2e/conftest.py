@@ -11,7 +11,9 @@ import os
 
 import pytest
 
-TEST_LABEL = "computer.autonomy.test"
+from clirun import LABEL, run_autonomy
+
+TEST_LABEL = LABEL + "test"
 
 
 def _require_docker() -> bool:
@@ -43,7 +45,7 @@ def docker_client():
 
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
-ZONE_LABEL = "computer.autonomy.zone"
+ZONE_LABEL = LABEL + "zone"
 
 
 @pytest.fixture(scope="session")
@@ -67,19 +69,10 @@ def cold_engine(docker_client):
 @pytest.fixture(scope="session")
 def cli(autonomy_home, cold_engine):
     """Run the ``autonomy`` command as a user would; returns the CompletedProcess."""
-    import subprocess
-    import sys
 
     def run(*args: str, cwd=None, timeout: float = 600, env: dict[str, str] | None = None):
         env = dict(os.environ, AUTONOMY_HOME=str(autonomy_home), COLUMNS="200", NO_COLOR="1", **(env or {}))
-        return subprocess.run(
-            [sys.executable, "-m", "autonomy_cli.main", *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return run_autonomy(args, env=env, cwd=cwd, timeout=timeout)
 
     return run
 

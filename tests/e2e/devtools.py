@@ -1,7 +1,7 @@
 """Helpers of the e2e tests of `autonomy dev`, `zone status` and inlets.
 
-The ``autonomy`` command is run as a user runs it (``python -m autonomy_cli.main``,
-what the ``autonomy`` entry point calls).
+The ``autonomy`` command is run as a user runs it (``python -m autonomy_cli``,
+what the ``autonomy`` entry point runs: tests/cli/clirun.py).
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-PROJECTS = Path(__file__).resolve().parent / "projects"
-LABEL = "computer.autonomy."
+from clirun import LABEL, autonomy_argv, run_autonomy
 
-LAUNCH = "from autonomy_cli import main as m\nm.app(prog_name='autonomy')\n"
+PROJECTS = Path(__file__).resolve().parent / "projects"
 
 
 def cli_env(home: Path) -> dict[str, str]:
@@ -27,9 +25,7 @@ def cli_env(home: Path) -> dict[str, str]:
 
 
 def run_cli(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", LAUNCH, *args], env=cli_env(home), capture_output=True, text=True, timeout=timeout
-    )
+    return run_autonomy(args, env=cli_env(home), timeout=timeout)
 
 
 def copy_project(name: str, dest: Path, zone: str) -> Path:
@@ -48,7 +44,7 @@ class Dev:
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, *command, "--dir", str(project)],
+            autonomy_argv(*command, "--dir", str(project)),
             env=cli_env(home),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

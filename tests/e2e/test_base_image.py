@@ -9,11 +9,13 @@ import uuid
 import docker.errors
 import pytest
 
-from autonomy_cli.image import BASE_IMAGE, ensure_base_image
+from autonomy_cli.docker.image import ensure_base_image
+from autonomy_cli.names import BASE_IMAGE
+from clirun import LABEL
 
 pytestmark = pytest.mark.e2e
 
-TEST_LABELS = {"computer.autonomy.test": "1"}
+TEST_LABELS = {f"{LABEL}test": "1"}
 
 USER_DOCKERFILE = 'FROM ghcr.io/build-trust/autonomy-python\nCOPY . .\nENTRYPOINT ["python", "main.py"]\n'
 
@@ -56,8 +58,8 @@ def test_user_project_builds_and_runs_on_the_base_image(docker_client):
 
     base = docker_client.images.get(BASE_IMAGE)
     assert base.id == first.image_id
-    assert base.labels["computer.autonomy.base-hash"] == first.base_hash
-    assert base.labels["computer.autonomy.managed"] == "true"
+    assert base.labels[f"{LABEL}base-hash"] == first.base_hash
+    assert base.labels[f"{LABEL}managed"] == "true"
     config = base.attrs["Config"]
     assert config["WorkingDir"] == "/app"
     assert "PYTHONUNBUFFERED=1" in config["Env"]

@@ -12,8 +12,10 @@ from __future__ import annotations
 import signal
 
 import pytest
-from conftest import leftovers
 from devtools import Dev, app_containers, copy_project, images_of, run_cli
+
+from clirun import LABEL
+from conftest import leftovers
 
 pytestmark = pytest.mark.e2e
 
@@ -39,8 +41,8 @@ def test_dev_redeploys_only_the_changed_pod_and_ctrl_c_removes_everything(cold_e
         steady = app_containers(client, zone, "steady")
         tickers = app_containers(client, zone, "ticker")
         assert set(tickers) == {"ticker-0", "ticker-1"} and set(steady) == {"steady"}
-        for c in client.containers.list(filters={"label": f"computer.autonomy.zone={zone}"}):
-            assert c.labels.get("computer.autonomy.dev", "").endswith(f":{dev.proc.pid}")
+        for c in client.containers.list(filters={"label": f"{LABEL}zone={zone}"}):
+            assert c.labels.get(f"{LABEL}dev", "").endswith(f":{dev.proc.pid}")
 
         mark = len(dev.lines)
         main = project / "images" / "ticker" / "main.py"

@@ -1,4 +1,4 @@
-"""Inlets (autonomy_cli.inlet): 127.0.0.1:<port> -> <pod>:<port> inside a zone's network."""
+"""Inlets (autonomy_cli.zones.inlet): 127.0.0.1:<port> -> <pod>:<port> inside a zone's network."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import json
 import urllib.request
 
 import pytest
-from conftest import leftovers
 from devtools import copy_project, images_of, inlets_of, run_cli
+
+from clirun import LABEL
+from conftest import leftovers
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +20,7 @@ def _get(url: str) -> dict:
 
 
 def test_forward_to_a_pod_port_and_to_the_zone_http(cold_engine, autonomy_home, tmp_path):
-    from autonomy_cli.inlet import inlet_http, inlet_port
+    from autonomy_cli.zones.inlet import inlet_http, inlet_port
 
     client, zone = cold_engine, "dvinlet"
     project = copy_project("status", tmp_path, zone)  # no public pod: nothing is published
@@ -32,7 +34,7 @@ def test_forward_to_a_pod_port_and_to_the_zone_http(cold_engine, autonomy_home, 
             health = _get(f"{inlet.url}/health")
             assert health["status"] == "ok" and health["node"].endswith(f"-{zone}-alpha-keeper")
             assert _get(f"{inlet.url}/workers")["workers"] == [{"name": "k0"}, {"name": "k1"}, {"name": "k2"}]
-            relay = client.containers.list(filters={"label": f"computer.autonomy.zone-probe={zone}"})
+            relay = client.containers.list(filters={"label": f"{LABEL}zone-probe={zone}"})
             assert len(relay) == 1
             bindings = relay[0].attrs["HostConfig"]["PortBindings"]
             assert [b["HostIp"] for bs in bindings.values() for b in bs] == ["127.0.0.1"]
@@ -62,8 +64,8 @@ def test_forward_to_a_pod_port_and_to_the_zone_http(cold_engine, autonomy_home, 
 
 
 def test_inlet_http_forwards_to_the_only_pod(cold_engine, autonomy_home, tmp_path):
-    from autonomy_cli.engine import port_free
-    from autonomy_cli.inlet import inlet_http
+    from autonomy_cli.docker.ports import port_free
+    from autonomy_cli.zones.inlet import inlet_http
 
     client, zone = cold_engine, "dvhttp"
     project = copy_project("devloop", tmp_path, zone)

@@ -21,25 +21,26 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from clirun import LABEL, autonomy_argv
 from conftest import ROOT, leftovers
 
 pytestmark = pytest.mark.e2e
 PROJECT = Path(__file__).resolve().parent / "projects" / "lgtest"
 ZONE = "lgtest"
-LABEL = "computer.autonomy."
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ANSI = re.compile(r"\x1b\[")
 
 
 def autonomy(*args: str) -> list[str]:
-    return [sys.executable, "-m", "autonomy_cli.main", *args]
+    return autonomy_argv(*args)
 
 
 def env(autonomy_home: Path, color: bool = False) -> dict[str, str]:
@@ -80,7 +81,8 @@ def zone(cli, cold_engine):
         assert r.returncode == 0, f"deploy failed ({r.returncode}):\n{r.stdout}{r.stderr}"
         for pod in ("alpha", "beta"):
             wait_for(
-                f"{pod} ticks", lambda: f"{pod} tick" in app_container(client, pod).logs().decode(errors="replace")
+                f"{pod} ticks",
+                lambda pod=pod: f"{pod} tick" in app_container(client, pod).logs().decode(errors="replace"),
             )
         yield client
     finally:
@@ -234,7 +236,10 @@ def _browser_or_skip():
     except ImportError:
         missing.append("the selenium package")
     if missing:
-        reason = f"the logs page test needs {', '.join(missing)} (apt-get install chromium chromium-driver; pip install selenium)"
+        reason = (
+            f"the logs page test needs {', '.join(missing)} "
+            "(apt-get install chromium chromium-driver; pip install selenium)"
+        )
         if os.environ.get("AUTONOMY_REQUIRE_DOCKER", "").strip().lower() in ("1", "true", "yes"):
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
@@ -300,7 +305,10 @@ def logs_page(zone, autonomy_home):
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
 
 
-ROWS = "return Array.from(document.querySelectorAll('#log .row'), r => [r.dataset.pod, r.dataset.container, r.dataset.level, r.querySelector('.x').textContent])"
+ROWS = (
+    "return Array.from(document.querySelectorAll('#log .row'), "
+    "r => [r.dataset.pod, r.dataset.container, r.dataset.level, r.querySelector('.x').textContent])"
+)
 
 
 def rows(driver) -> list[list[str]]:
@@ -329,7 +337,9 @@ def test_logs_page_in_a_headless_browser(zone, logs_page, browser, tmp_path, cli
     # lines of both pods appear, tagged with pod, clone and container, coloured per node
     wait_for("lines of both pods", lambda: {"alpha", "beta"} <= {r[0] for r in rows(driver)}, timeout=30)
     tags = driver.execute_script(
-        "return Array.from(document.querySelectorAll('#log .row .tag'), t => [t.textContent, t.title, getComputedStyle(t).color])"
+        "return Array.from(document.querySelectorAll('#log .row .tag'), "
+        "t => [t.textContent, t.title, getComputedStyle(t).color]"
+        ")"
     )
     colour = {t[0]: t[2] for t in tags}
     assert colour["alpha/main"] != colour["beta/worker"]

@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from clirun import LABEL
 from conftest import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +50,8 @@ def _pure_python_libs(dest: Path) -> None:
 
 
 def test_runtime_suite_passes_on_the_base_image(docker_client, tmp_path):
-    from autonomy_cli.image import BASE_IMAGE, ensure_base_image
+    from autonomy_cli.docker.image import ensure_base_image
+    from autonomy_cli.names import BASE_IMAGE
 
     ensure_base_image(docker_client)
     libs = tmp_path / "libs"
@@ -60,7 +63,7 @@ def test_runtime_suite_passes_on_the_base_image(docker_client, tmp_path):
         working_dir="/src",
         environment={"PYTHONPATH": "/libs", "PYTHONDONTWRITEBYTECODE": "1"},
         volumes={str(ROOT): {"bind": "/src", "mode": "ro"}, str(libs): {"bind": "/libs", "mode": "ro"}},
-        labels={"computer.autonomy.test": "1"},
+        labels={f"{LABEL}test": "1"},
         detach=True,
         mem_limit="2g",
     )

@@ -6,8 +6,10 @@ import json
 import time
 
 import pytest
-from conftest import leftovers
 from devtools import copy_project, images_of, run_cli
+
+from clirun import LABEL
+from conftest import leftovers
 
 pytestmark = pytest.mark.e2e
 
@@ -20,9 +22,7 @@ def test_status_shows_state_nodes_workers_and_last_message(cold_engine, autonomy
         assert r.returncode == 0, r.stdout + r.stderr
         deployed = time.time()
         cluster = json.loads((autonomy_home / "cluster.json").read_text())["id"]
-        caller = client.containers.list(
-            filters={"label": [f"computer.autonomy.zone={zone}", "computer.autonomy.container=caller"]}
-        )[0]
+        caller = client.containers.list(filters={"label": [f"{LABEL}zone={zone}", f"{LABEL}container=caller"]})[0]
         deadline = time.monotonic() + 60
         while b"keeper got message 3" not in caller.logs():
             assert time.monotonic() < deadline, caller.logs().decode()[-3000:]
@@ -59,7 +59,7 @@ def test_status_shows_state_nodes_workers_and_last_message(cold_engine, autonomy
         assert table.returncode == 0, table.stdout + table.stderr
         for word in ("alpha", "beta", "keeper", "helper", "caller", "running", "s ago"):
             assert word in table.stdout, table.stdout
-        assert not client.containers.list(all=True, filters={"label": f"computer.autonomy.zone-probe={zone}"})
+        assert not client.containers.list(all=True, filters={"label": f"{LABEL}zone-probe={zone}"})
 
         missing = run_cli(autonomy_home, "zone", "status", "dvnothere")
         assert missing.returncode == 0 and "not running" in missing.stdout

@@ -15,12 +15,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from clirun import LABEL
 from conftest import ROOT, leftovers
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = ROOT / "examples"
 PROJECTS = Path(__file__).resolve().parent / "projects"
-LABEL = "computer.autonomy."
 
 
 def container(client, zone: str, instance: str, name: str):
@@ -158,13 +159,8 @@ def test_multinode_example_and_redeploy_in_place(cli, cold_engine, tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
         assert "(none changed)" in r.stdout, r.stdout
         image = client.images.get("autonomy-multinode-runner")
-        assert (
-            image.labels["computer.autonomy.zone"] == "multinode"
-            and len(image.labels["computer.autonomy.context"]) == 64
-        )
-        ours = [
-            h for h in client.api.history(image.id) if "LABEL computer.autonomy.cluster" in (h.get("CreatedBy") or "")
-        ]
+        assert image.labels[f"{LABEL}zone"] == "multinode" and len(image.labels[f"{LABEL}context"]) == 64
+        ours = [h for h in client.api.history(image.id) if f"LABEL {LABEL}cluster" in (h.get("CreatedBy") or "")]
         assert len(ours) == 1  # every label of ours in one build step
         assert container(client, "multinode", "runner-pod", "runner").id == runner_before
         assert container(client, "multinode", "client-pod", "client").id == client_before

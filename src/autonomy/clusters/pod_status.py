@@ -1,0 +1,69 @@
+"""The status helper: ``python3 -m autonomy.clusters.pod_status '<request JSON>'``.
+
+What ``autonomy zone status`` runs in a short-lived container on a zone's network. The
+request is ``{"instances": {instance: [node names of its running containers]}, "probe":
+bool}``. For every pod instance at once it asks ``http://<instance>:8000/health`` and
+``/workers``; then, when ``probe`` is true (the container holds the zone's probe
+identity), it pings the nodes that do not hold their pod's HTTP port over the zone's
+encrypted ZeroMQ (``python -m autonomy.probe``). It prints one JSON object::
+
+    {"http": {instance: {"health": {...}, "workers": {...}} | {"error": "..."}},
+     "ping": {node: {"ms": ..., "workers": ...}}}
+
+The pings come after HTTP, so that a ping does not count as a message of the node whose
+last-message time is shown. Standard library only (the probe runs in its own process).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import urllib.request
+from typing import Any
+
+__all__ = ["HTTP_PORT", "main"]
+
+HTTP_PORT = 8000
+
+
+def _ask(instance: str, into: dict[str, Any]) -> None:
+    answer: dict[str, Any] = {}
+    for path in ("health", "workers"):
+        try:
+            with urllib.request.urlopen(f"http://{instance}:{HTTP_PORT}/{path}", timeout=2) as f:
+                answer[path] = json.loads(f.read())
+        except Exception as e:
+            answer["error"] = f"{type(e).__name__}: {e}"
+            break
+    into[instance] = answer
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    request = json.loads(args[0])
+    out: dict[str, dict[str, Any]] = {"http": {}, "ping": {}}
+    threads = [threading.Thread(target=_ask, args=(i, out["http"])) for i in request["instances"]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    holders = {r.get("health", {}).get("node") for r in out["http"].values()}
+    rest = [n for names in request["instances"].values() for n in names if n not in holders]
+    if request["probe"] and rest:
+        p = subprocess.run(
+            [sys.executable, "-m", "autonomy.probe", "--wait", "2", "--names", ",".join(rest)],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        try:
+            out["ping"] = json.loads(p.stdout.strip().splitlines()[-1])["answered"]
+        except Exception:
+            pass
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

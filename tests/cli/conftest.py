@@ -1,0 +1,1 @@
+"""The CLI's unit tests: no Docker needed."""
