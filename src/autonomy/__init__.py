@@ -46,9 +46,11 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     AutonomyError,
     ConfigurationError,
+    MalformedReply,
     MessageTimeout,
     MessagingError,
     NodeUnreachable,
+    NotAllowed,
     WorkerExists,
     WorkerFailed,
     WorkerNotFound,
@@ -100,4 +102,6 @@ __all__ = [
     "WorkerFailed",
     "WorkerExists",
     "NodeUnreachable",
+    "MalformedReply",
+    "NotAllowed",
 ]

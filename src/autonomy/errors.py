@@ -11,7 +11,9 @@ str(e)``)::
         ├── WorkerNotFound              no worker of that name on that node
         ├── WorkerFailed                the worker's handler raised
         ├── WorkerExists                start_worker with a name already taken
-        └── NodeUnreachable             the peer is unknown, gone, or its queue is full
+        ├── NodeUnreachable             the peer is unknown, down, or its outbox stays full
+        ├── MalformedReply              the peer answered with something that is not a reply
+        └── NotAllowed                  the peer refused: the sender's role may not do that
 
 Each exception keeps its fields and builds its own message.
 """
@@ -27,6 +29,8 @@ __all__ = [
     "WorkerFailed",
     "WorkerExists",
     "NodeUnreachable",
+    "MalformedReply",
+    "NotAllowed",
 ]
 
 
@@ -82,3 +86,19 @@ class NodeUnreachable(MessagingError):
     def __init__(self, node: str, why: str, worker: str = "") -> None:
         self.why = why
         super().__init__(f"cannot reach node {node!r}: {why}", worker=worker, node=node)
+
+
+class MalformedReply(MessagingError):
+    """A peer answered with something that does not fit the protocol (a rogue or broken node)."""
+
+    def __init__(self, node: str, cause: str, worker: str = "") -> None:
+        self.cause = cause
+        super().__init__(f"malformed reply from node {node!r}: {cause}", worker=worker, node=node)
+
+
+class NotAllowed(MessagingError):
+    """The peer refused a message because of the sender's role in the roster."""
+
+    def __init__(self, node: str, why: str, worker: str = "") -> None:
+        self.why = why
+        super().__init__(f"node {node!r} refused: {why}", worker=worker, node=node)

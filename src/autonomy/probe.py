@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import MessagingError
+from .errors import MessagingError, NodeUnreachable
 from .logs import configure
 from .nodes.node import Node
 from .settings import Settings
@@ -82,11 +82,22 @@ async def ping_all(
                 await asyncio.sleep(0.02)
             node.reach(name, endpoints[name])
         t = time.perf_counter()
+        while True:
+            try:
+                info = await node.ping(name, max(0.001, deadline - time.monotonic()))
+                break
+            except NodeUnreachable:
+                # not listening yet (ZeroMQ could not connect): ask again until the deadline
+                if time.monotonic() + 0.05 >= deadline:
+                    return
+                await asyncio.sleep(0.05)
+            except MessagingError:
+                return
         try:
-            info = await node.ping(name, max(0.001, deadline - time.monotonic()))
-        except MessagingError:
-            return
-        answered[name] = {"ms": round((time.perf_counter() - t) * 1000, 2), "workers": int(info.get("workers", 0))}
+            workers = int(info.get("workers", 0))
+        except (TypeError, ValueError):
+            return  # not a node's answer
+        answered[name] = {"ms": round((time.perf_counter() - t) * 1000, 2), "workers": workers}
 
     try:
         await asyncio.gather(*(ping(n) for n in targets))

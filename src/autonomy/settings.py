@@ -11,7 +11,8 @@ variable                   default                         meaning
 ``AUTONOMY_ROSTER``        ``/run/autonomy/roster.json``   the zone roster (read-only)
 ``AUTONOMY_KEY``           ``/run/autonomy/node.key``      this node's key file (mode 0600)
 ``AUTONOMY_BIND_HOST``     ``0.0.0.0``                     where the node's ROUTER listens
-``AUTONOMY_HTTP_HOST``     ``0.0.0.0``                     where the HTTP server listens
+``AUTONOMY_HTTP_HOST``     ``0.0.0.0`` (standalone:        where the HTTP server listens
+                           ``127.0.0.1``)
 ``AUTONOMY_HTTP_PORT``     ``8000``                        HTTP port; ``0`` turns it off
 ``LOG_LEVEL``              ``INFO``                        DEBUG, INFO, WARNING or ERROR
 ``AUTONOMY_DISCOVERY_GRACE``  ``20``                       seconds after start during which
@@ -19,6 +20,18 @@ variable                   default                         meaning
                                                            still starting
 ``AUTONOMY_PING_TIMEOUT``  ``1.0``                         liveness ping timeout, seconds
 ``AUTONOMY_HWM``           ``100000``                      ZeroMQ send/receive high-water mark
+``AUTONOMY_MAX_MESSAGE``   ``16777216``                    largest ZeroMQ frame (bytes) a node
+                                                           reads or sends: bigger input, even
+                                                           before authentication, closes the
+                                                           connection
+``AUTONOMY_WINDOW``        ``4096``                        messages (requests and sends) a peer
+                                                           may have in flight to this node
+                                                           before it must wait for credit
+``AUTONOMY_PEER_OUTBOX``   ``10000``                       messages held for one peer (waiting
+                                                           for credit, for the connection, or
+                                                           replies it does not read)
+``AUTONOMY_MAILBOX``       ``10000``                       messages an in-node sender may queue
+                                                           for one worker before it waits
 ``AUTONOMY_POD_WATCHDOG``  ``0``                           ``1``: exit (code 3) when the pod's
                                                            network namespace loses every
                                                            interface but ``lo``, so Docker
@@ -89,6 +102,10 @@ class Settings:
     ping_timeout: float
     hwm: int
     pod_watchdog: bool = False
+    max_message: int = 16 << 20
+    window: int = 4096
+    peer_outbox: int = 10_000
+    mailbox: int = 10_000
 
     @property
     def standalone(self) -> bool:
@@ -114,11 +131,16 @@ class Settings:
             roster_path=roster,
             key_path=key if roster is not None else None,
             bind_host=env.get("AUTONOMY_BIND_HOST") or "0.0.0.0",
-            http_host=env.get("AUTONOMY_HTTP_HOST") or "0.0.0.0",
+            # a standalone node (a laptop, no zone) serves HTTP to this machine only
+            http_host=env.get("AUTONOMY_HTTP_HOST") or ("0.0.0.0" if roster is not None else "127.0.0.1"),
             http_port=_int(env, "AUTONOMY_HTTP_PORT", 8000, 0, 65535),
             log_level=level,
             discovery_grace=_float(env, "AUTONOMY_DISCOVERY_GRACE", 20.0),
             ping_timeout=_float(env, "AUTONOMY_PING_TIMEOUT", 1.0),
             hwm=_int(env, "AUTONOMY_HWM", 100_000, 1, 10_000_000),
             pod_watchdog=_int(env, "AUTONOMY_POD_WATCHDOG", 0, 0, 1) == 1,
+            max_message=_int(env, "AUTONOMY_MAX_MESSAGE", 16 << 20, 1024, 1 << 31),
+            window=_int(env, "AUTONOMY_WINDOW", 4096, 16, 1_000_000),
+            peer_outbox=_int(env, "AUTONOMY_PEER_OUTBOX", 10_000, 16, 10_000_000),
+            mailbox=_int(env, "AUTONOMY_MAILBOX", 10_000, 1, 10_000_000),
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..errors import MessagingError
+from ..errors import MessagingError, NodeUnreachable
 from ..nodes.node import Node
 from ..nodes.remote import RemoteNode
 from ..transport.roster import NodeEntry
@@ -37,11 +37,19 @@ class Zone:
         async def ping(e: NodeEntry) -> Node | RemoteNode | None:
             if e.name == node.name:
                 return node
-            try:
-                await node.ping(e.name, timeout)
-            except MessagingError:
-                return None
-            return RemoteNode(node, e)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while True:
+                try:
+                    await node.ping(e.name, max(0.0, deadline - loop.time()))
+                    return RemoteNode(node, e)
+                except NodeUnreachable:
+                    # down for now (not started yet?): ask again until the deadline
+                    if loop.time() + 0.1 >= deadline:
+                        return None
+                    await asyncio.sleep(0.1)
+                except MessagingError:
+                    return None
 
         found = await asyncio.gather(*(ping(e) for e in candidates))
         return [n for n in found if n is not None]

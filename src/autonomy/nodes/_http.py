@@ -42,7 +42,7 @@ async def _handle(node: Served, reader: asyncio.StreamReader, writer: asyncio.St
     try:
         line = await asyncio.wait_for(reader.readline(), 10)
         parts = line.decode("latin-1").split()
-        while True:  # skip headers
+        for _ in range(100):  # skip headers (a bounded number of them)
             h = await asyncio.wait_for(reader.readline(), 10)
             if h in (b"\r\n", b"\n", b""):
                 break
@@ -60,7 +60,7 @@ async def _handle(node: Served, reader: asyncio.StreamReader, writer: asyncio.St
         ).encode()
         writer.write(head + (data if parts and parts[0] != "HEAD" else b""))
         await writer.drain()
-    except (TimeoutError, ConnectionError, UnicodeDecodeError):
+    except (TimeoutError, ConnectionError, ValueError):  # ValueError: a line over 64 KiB, bad bytes
         pass
     finally:
         writer.close()

@@ -6,6 +6,14 @@ worker (REQUEST, SEND), or a control call (START, STOP, LIST, PING). Answers lea
 through the same ROUTER, addressed by the caller's routing id and the call's
 correlation id: :class:`Router` is the :class:`~autonomy.nodes.workers.Replier` of the
 node's workers.
+
+What a sender may do depends on its roster role: the ``probe`` identity may ping and
+nothing else (every refusal is answered with an error and logged, throttled). What a
+peer may send depends on its credit: each connection may have ``AUTONOMY_WINDOW``
+requests and sends in flight (received, not yet taken by a worker); this node grants
+more with a CREDIT envelope each time a quarter of that has been consumed, never while
+idle. A peer that sends beyond its window ignores credit: the excess is dropped and
+counted, a request among it answered with an error.
 """
 
 from __future__ import annotations
@@ -19,13 +27,22 @@ from typing import Any
 
 import zmq
 
-from ..errors import ConfigurationError, MessagingError, WorkerExists, WorkerFailed, WorkerNotFound
+from ..errors import (
+    ConfigurationError,
+    MessagingError,
+    NodeUnreachable,
+    NotAllowed,
+    WorkerExists,
+    WorkerFailed,
+    WorkerNotFound,
+)
 from ..settings import Settings
 from ..transport import envelope
 from ..transport.channel import Channel, Traffic
 from ..transport.envelope import Kind
 from ..transport.roster import NodeEntry, Roster
-from ..transport.security import HandshakeMonitor, RosterPolicy, ZapHandler
+from ..transport.security import HandshakeMonitor, RefusalLog, RosterPolicy, ZapHandler
+from ._client import hwm
 from ._shipping import loads_worker
 from .workers import Workers, _check_name
 
@@ -36,7 +53,27 @@ _ERROR_TYPES: dict[type[MessagingError], str] = {
     WorkerNotFound: "not_found",
     WorkerFailed: "failed",
     WorkerExists: "exists",
+    NotAllowed: "refused",
 }
+
+
+class _Account:
+    """One connection's side of the credit: envelopes in flight, credit not yet granted."""
+
+    __slots__ = ("sender", "inflight", "ungranted")
+
+    def __init__(self, sender: str) -> None:
+        self.sender = sender
+        self.inflight = 0
+        self.ungranted = 0
+
+
+def _address(meta: Any) -> str:
+    """The remote address of the connection a frame came in on (libzmq's Peer-Address)."""
+    try:
+        return str(meta.get("Peer-Address")) or "an unknown address"
+    except (zmq.ZMQError, AttributeError):
+        return "an unknown address"
 
 
 class Router:
@@ -61,8 +98,16 @@ class Router:
         self._workers = workers
         self._traffic = traffic
         self._info = info
+        self._loop = loop
         self._roster_names = frozenset(n.name for n in roster.nodes)
-        self.policy = RosterPolicy(roster, zone=roster.zone)
+        self._probes = frozenset(n.name for n in roster.nodes if n.role == "probe")
+        self._window = settings.window
+        self._grant = max(1, settings.window // 4)
+        self._accounts: dict[bytes, _Account] = {}  # routing id -> what that connection has in flight
+        self._current: dict[str, bytes] = {}  # sender -> its newest connection
+        self._drop_logged_at = -1e9
+        self.refusals = RefusalLog(loop)
+        self.policy = RosterPolicy(roster, zone=roster.zone, refusals=self.refusals)
         self._zap = ZapHandler(ctx, self.policy, loop)  # bound before any CURVE server
         sock = ctx.socket(zmq.ROUTER)
         sock.curve_server = True
@@ -70,8 +115,8 @@ class Router:
         sock.curve_secretkey = keys[1].encode()
         sock.zap_domain = (roster.zone or "zone").encode()
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        sock.sndhwm = settings.hwm
-        sock.rcvhwm = settings.hwm
+        sock.maxmsgsize = settings.max_message  # before the handshake too: no bigger frame is read
+        sock.sndhwm = sock.rcvhwm = hwm(settings.hwm)
         sock.linger = 500
         self.endpoint = f"tcp://{settings.bind_host}:{entry.port}"
         try:
@@ -80,13 +125,29 @@ class Router:
             sock.close(0)
             self._zap.close()
             raise ConfigurationError(self.endpoint, f"cannot listen: {e.strerror}") from None
-        self._monitor = HandshakeMonitor(sock, loop, f"router {self.endpoint}")
-        self._channel = Channel(sock, loop, self._on_router, router=True, label="router", traffic=traffic)
+        self._monitor = HandshakeMonitor(sock, loop, f"router {self.endpoint}", refusals=self.refusals)
+        self._channel = Channel(
+            sock,
+            loop,
+            self._on_router,
+            router=True,
+            label="router",
+            traffic=traffic,
+            held_limit=settings.peer_outbox,
+            on_drop=self._replies_dropped,
+        )
+        workers.on_consumed = self.consumed
 
     def close(self) -> None:
+        self.refusals.close()
         self._monitor.close()
         self._channel.close(500)
         self._zap.close()
+
+    def depths(self) -> dict[str, int]:
+        """Replies waiting in the outbox of each peer that does not read them."""
+        names = {rid: a.sender for rid, a in self._accounts.items()}
+        return {names.get(rid, rid.hex()): n for rid, n in self._channel.held().items()}
 
     # ------------------------------------------------------------------ receiving
 
@@ -101,22 +162,43 @@ class Router:
             sender = ""
         if not sender or sender not in self._roster_names:
             # ZAP admits only roster keys; this cannot happen unless ZAP is bypassed.
-            log.error("refused a message from an unauthenticated connection (user id %r)", sender)
+            self._traffic.refused += 1
+            self.refusals.warn(
+                "refused a message from an unauthenticated connection at %s (user id %r)", _address(meta), sender
+            )
             return
+        if self._current.get(sender) != rid:
+            self._current[sender] = rid
+        probe = meta if sender in self._probes else None
         for frame in frames:
-            self._on_envelope(sender, rid, frame)
+            self._on_envelope(sender, rid, frame, probe)
 
-    def _on_envelope(self, sender: str, rid: bytes, frame: bytes) -> None:
+    def _on_envelope(self, sender: str, rid: bytes, frame: bytes, probe: Any = None) -> None:
         self._traffic.received += 1
         workers = self._workers
         try:
             env = envelope.decode(frame)
             kind = env.kind
+            if probe is not None and kind is not Kind.PING:
+                self._refuse(sender, rid, env, probe)
+                return
             if kind is Kind.REQUEST or kind is Kind.SEND:
-                message = env.payload.decode()
-                w = workers.get(env.target)
                 target = (rid, env.corr) if kind is Kind.REQUEST else None
+                account = self._accounts.get(rid)
+                if account is None:
+                    account = self._accounts[rid] = _Account(sender)
+                if account.inflight >= self._window:
+                    self._over_window(sender, target)
+                    return
+                account.inflight += 1
+                try:
+                    message = env.payload.decode()
+                except UnicodeDecodeError:
+                    self.consumed(rid)
+                    raise
+                w = workers.get(env.target)
                 if w is None:
+                    self.consumed(rid)
                     workers.last_message_at = time.time()  # a worker's message (deliver notes the others)
                     if target is None:
                         self._traffic.unroutable += 1
@@ -124,7 +206,7 @@ class Router:
                     else:
                         self.error(target, WorkerNotFound(env.target, self._name))
                     return
-                workers.deliver(w, message, target)
+                workers.deliver(w, message, target, rid)
             elif kind is Kind.START:
                 self._remote_start(sender, rid, env)
             elif kind is Kind.STOP:
@@ -140,6 +222,52 @@ class Router:
                 raise envelope.Malformed(f"unexpected {kind.name} from a client")
         except (envelope.Malformed, UnicodeDecodeError) as e:
             self._traffic.drop_malformed(sender, e)
+
+    def _refuse(self, sender: str, rid: bytes, env: envelope.Envelope, meta: Any) -> None:
+        """Least privilege: a probe identity may ping, nothing else; refusals are logged."""
+        self._traffic.refused += 1
+        what = env.kind.name.lower()
+        self.refusals.warn("refused %s from %s at %s: role 'probe' may only ping", what, sender, _address(meta))
+        if env.kind is not Kind.SEND:
+            why = f"role 'probe' may only ping, not {what}"
+            self.error((rid, env.corr), NotAllowed(self._name, why, env.target))
+
+    def _over_window(self, sender: str, target: tuple[bytes, int] | None) -> None:
+        """A peer sent beyond its window (it ignores credit): drop, count, say so."""
+        self._traffic.over_window += 1
+        n = self._traffic.over_window
+        if n <= 10 or n % 10000 == 0:
+            log.warning("node %s sent beyond its window of %d; dropped (%d so far)", sender, self._window, n)
+        if target is not None:
+            self.error(target, NodeUnreachable(self._name, f"sender {sender} is over its window"))
+
+    def consumed(self, rid: bytes) -> None:
+        """A REQUEST/SEND of connection ``rid`` left its worker's mailbox (or never needed
+        one): grant credit once a quarter of the window has been consumed."""
+        account = self._accounts.get(rid)
+        if account is None:
+            return
+        account.inflight -= 1
+        account.ungranted += 1
+        if account.ungranted >= self._grant:
+            n, account.ungranted = account.ungranted, 0
+            self._channel.post(envelope.encode(Kind.CREDIT, n), rid)
+        if account.inflight <= 0 and self._current.get(account.sender) != rid:
+            del self._accounts[rid]  # an old connection of that peer, now drained
+
+    def _replies_dropped(self, rid: bytes, n: int) -> None:
+        self._traffic.replies_dropped += n
+        now = self._loop.time()
+        if now < self._drop_logged_at + 10:
+            return  # one line per 10 s at most; /health counts them all
+        self._drop_logged_at = now
+        account = self._accounts.get(rid)
+        who = account.sender if account is not None else f"connection {rid.hex()}"
+        log.warning(
+            "node %s does not read its replies: its outbox is full, so they are dropped (%d so far, all peers)",
+            who,
+            self._traffic.replies_dropped,
+        )
 
     def _remote_start(self, sender: str, rid: bytes, env: envelope.Envelope) -> None:
         target = (rid, env.corr)
@@ -171,7 +299,7 @@ class Router:
         """Send an ERROR describing ``error`` to the call ``target`` names."""
         rid, corr = target
         kind = _ERROR_TYPES.get(type(error), "error")
-        text = getattr(error, "cause", None) or str(error)
+        text = getattr(error, "cause", None) or getattr(error, "why", None) or str(error)
         self._channel.post(
             envelope.encode(Kind.ERROR, corr, b"", envelope.error_payload(kind, error.worker, self._name, text)), rid
         )

@@ -24,19 +24,19 @@ from typing import Any
 
 import zmq
 
-from ..errors import ConfigurationError, NodeUnreachable, WorkerNotFound
+from ..errors import ConfigurationError, MessageTimeout, NodeUnreachable, WorkerNotFound
 from ..settings import Settings
 from ..transport import envelope
 from ..transport.channel import Traffic
 from ..transport.envelope import Kind
 from ..transport.roster import NodeEntry, Roster, generate_keypair, load_keypair
 from . import _serve
-from ._client import Client
+from ._client import Client, text_of
 from ._deadlines import Deadlines
 from ._router import Router
 from ._shipping import loads_worker, node_ref
 from .remote import RemoteNode
-from .workers import Workers, _check_message
+from .workers import Workers, _check_message, _check_timeout
 
 __all__ = ["Node"]
 
@@ -55,7 +55,7 @@ class Node:
         self.name = settings.node
         #: envelopes received, sent, malformed and unroutable (shown by ``/health``)
         self.stats = Traffic()
-        self._workers = Workers(self._loop, self.name)
+        self._workers = Workers(self._loop, self.name, settings.mailbox)
         self._remote_names: dict[str, str] = {}  # worker started by us elsewhere -> node
         self._deadlines = Deadlines(self._loop)
         self._client = Client(self._loop, settings, self.stats, self._deadlines)
@@ -138,10 +138,16 @@ class Node:
             self._http = await serve_http(self, s.http_host, s.http_port)
 
     async def close(self) -> None:
-        """Stop: cancel the workers' tasks, fail the calls still waiting, close every socket."""
-        self._workers.cancel()
+        """Stop: stop the workers (their callers are told, what was queued for them is
+        dropped, counted and logged) while the sockets are still open, fail the calls
+        still waiting, then close every socket."""
+        dropped = self._workers.stop_all()
+        if dropped:
+            self.stats.dropped_at_stop += dropped
+            log.warning("dropped %d queued message(s) at stop (callers waiting on them were told)", dropped)
         for t in list(self._tasks):
             t.cancel()
+        await asyncio.sleep(0)  # the cancelled handlers fail their callers through the open ROUTER
         if self._http is not None:
             self._http.close()
         self._deadlines.cancel()
@@ -192,6 +198,11 @@ class Node:
             "last_message_at": self.last_message_at,
             "tasks": len(asyncio.all_tasks()),
             "stats": self.stats.as_dict(),
+            "queues": {
+                "mailboxes": self._workers.depths(),
+                "outboxes": self._client.depths(),
+                "replies": self._router.depths() if self._router is not None else {},
+            },
         }
 
     def _info(self) -> str:
@@ -229,6 +240,8 @@ class Node:
         """
         if not isinstance(message, str):  # the caller's code is not type-checked
             _check_message(message)  # type: ignore[unreachable]
+        if timeout is not None:
+            timeout = _check_timeout(timeout)
         if node is not None:
             target = node if isinstance(node, (Node, RemoteNode)) else self._handle(str(node))
             if target is not self:
@@ -239,29 +252,45 @@ class Node:
             if peer is None:
                 raise WorkerNotFound(name, self.name)
             payload = await self._request(peer, Kind.REQUEST, name, message.encode(), timeout)
-            return payload.decode()
+            return text_of(payload, peer, name)
+        if self._workers.full(w):
+            await self._room(w, name, timeout)
         fut: asyncio.Future[str] = self._loop.create_future()
         if timeout is not None:
             self._deadlines.add(timeout, fut, name, self.name)
         self._workers.deliver(w, message, fut)
         return await fut
 
-    async def send_message(self, name: str, message: str, node: Any = None) -> None:
-        """Send ``message`` to worker ``name`` without waiting for anything."""
+    async def send_message(self, name: str, message: str, node: Any = None, timeout: float | None = None) -> None:
+        """Send ``message`` to worker ``name`` without waiting for an answer.
+
+        It waits only while the worker's mailbox (on this node) or the peer's outbox
+        (another node) is full, up to ``timeout`` seconds (None: as long as that takes).
+        A node known to be down fails at once."""
         _check_message(message)
+        timeout = _check_timeout(timeout)
         if node is not None:
             target = node if isinstance(node, (Node, RemoteNode)) else self._handle(str(node))
             if target is not self:
-                await target.send_message(name, message)
+                await target.send_message(name, message, timeout=timeout)
                 return
         w = self._workers.get(name)
         if w is None:
             peer = self._remote_names.get(name)
             if peer is None:
                 raise WorkerNotFound(name, self.name)
-            self._post(peer, envelope.encode(Kind.SEND, 0, name.encode(), message.encode()))
+            await self._send(peer, envelope.encode(Kind.SEND, 0, name.encode(), message.encode()), timeout, name)
             return
+        if self._workers.full(w):
+            await self._room(w, name, timeout)
         self._workers.deliver(w, message, None)
+
+    async def _room(self, w: Any, name: str, timeout: float | None) -> None:
+        """Wait while worker ``name``'s mailbox is full, up to ``timeout``."""
+        try:
+            await asyncio.wait_for(self._workers.room(w), timeout)
+        except TimeoutError:
+            raise MessageTimeout(name, self.name, timeout or 0.0) from None
 
     # ------------------------------------------------------------------ other nodes
 
@@ -271,7 +300,7 @@ class Node:
         payload = await self._request(name, Kind.PING, "", b"", timeout)
         try:
             data = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -300,13 +329,13 @@ class Node:
         matches = [e for e in nodes if e.instance == name or e.container == name]
         return matches[0] if len(matches) == 1 else None
 
-    def _post(self, peer: str, frame: bytes) -> None:
-        self._client.post(peer, frame)
+    async def _send(self, peer: str, frame: bytes, timeout: float | None, worker: str) -> None:
+        await self._client.send(peer, frame, 0, timeout, worker)
 
     async def _request(self, peer: str, kind: Kind, target: str, payload: bytes, timeout: float | None) -> bytes:
         if peer == self.name:
             return await self._local_control(kind, target, payload, timeout)
-        return await self._client.request(peer, kind, target, payload, timeout)
+        return await self._client.request(peer, kind, target, payload, _check_timeout(timeout))
 
     async def _local_control(self, kind: Kind, target: str, payload: bytes, timeout: float | None) -> bytes:
         if kind is Kind.REQUEST:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..errors import MalformedReply
 from ..transport import envelope
 from ..transport.envelope import Kind
 from ..transport.roster import NodeEntry
+from ._client import text_of
 from ._shipping import dumps_worker, node_ref
-from .workers import _check_message, _check_name, _check_worker
+from .workers import _check_message, _check_name, _check_timeout, _check_worker
 
 if TYPE_CHECKING:
     from .node import Node
@@ -67,14 +69,23 @@ class RemoteNode:
 
     async def list_workers(self) -> list[dict[str, Any]]:
         payload = await self._node._request(self.name, Kind.LIST, "", b"", CONTROL_TIMEOUT)
-        data = json.loads(payload)
-        return [{"name": str(w["name"])} for w in data]
+        try:
+            data = json.loads(payload)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            raise MalformedReply(self.name, "the list of workers is not JSON") from None
+        if not isinstance(data, list) or not all(isinstance(w, dict) and isinstance(w.get("name"), str) for w in data):
+            raise MalformedReply(self.name, 'the list of workers is not a JSON list of {"name": ...} objects')
+        return [{"name": w["name"]} for w in data]
 
     async def send_and_receive(self, name: str, message: str, timeout: float | None = None) -> str:
         _check_message(message)
+        timeout = _check_timeout(timeout)
         payload = await self._node._request(self.name, Kind.REQUEST, name, message.encode(), timeout)
-        return payload.decode()
+        return text_of(payload, self.name, name)
 
-    async def send_message(self, name: str, message: str) -> None:
+    async def send_message(self, name: str, message: str, timeout: float | None = None) -> None:
+        """Send without waiting for an answer. It waits (up to ``timeout``) only while
+        this peer's outbox is full: while the peer is slower than its senders."""
         _check_message(message)
-        self._node._post(self.name, envelope.encode(Kind.SEND, 0, name.encode(), message.encode()))
+        timeout = _check_timeout(timeout)
+        await self._node._send(self.name, envelope.encode(Kind.SEND, 0, name.encode(), message.encode()), timeout, name)

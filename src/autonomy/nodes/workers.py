@@ -1,9 +1,16 @@
 """Workers: the objects a node hosts, and the :class:`Context` each message comes with.
 
 A worker is any object with ``async def handle_message(self, context, message)``. It
-handles one message at a time, in the order they arrived; while it has nothing to do it
-owns no task and costs no CPU (a worker is a name, an object and, only while busy, a
-queue and a task). :class:`Workers` is one node's table of them.
+handles one message at a time; while it has nothing to do it owns no task and costs no
+CPU (a worker is a name, an object and, only while busy, a mailbox and a task).
+:class:`Workers` is one node's table of them.
+
+A busy worker's mailbox is FIFO per origin (the connection a message came in on, or
+this node), origins served in turn: a sender that floods a worker gets one message
+handled per round like every other sender, and each sender's messages keep their order.
+When a message from another node leaves the mailbox for its handler, ``on_consumed``
+hears of it: that is when the node grants that peer more credit. In-node senders wait
+while a mailbox holds ``AUTONOMY_MAILBOX`` messages.
 
 A message's *target* says where its answer goes: a Future (the sender is on this node),
 a ``(routing id, correlation id)`` pair (the sender is another node: the answer leaves
@@ -14,10 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..errors import MessagingError, WorkerExists, WorkerFailed
@@ -40,6 +49,18 @@ def _check_name(name: object) -> str:
     return name
 
 
+def _check_timeout(timeout: object) -> float | None:
+    """None (no timeout) or a finite number of seconds >= 0; anything else is refused at
+    the call (a NaN deadline would never come, and would stop the sweeper's clock)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+    if not math.isfinite(timeout) or timeout < 0:
+        raise ValueError(f"timeout must be a finite number of seconds >= 0 (or None), got {timeout!r}")
+    return float(timeout)
+
+
 def _check_worker(obj: object) -> None:
     handler = getattr(obj, "handle_message", None)
     if handler is None or not asyncio.iscoroutinefunction(handler):
@@ -56,14 +77,60 @@ class Replier(Protocol):
     def error(self, target: tuple[bytes, int], error: MessagingError) -> None: ...
 
 
+_Item = tuple[str, Any, bytes | None]  # message, target, origin (a peer's routing id; None: this node)
+
+
+class _Mailbox:
+    """What waits for a busy worker: FIFO per origin, origins served in turn."""
+
+    __slots__ = ("_lanes", "_order", "size")
+
+    def __init__(self) -> None:
+        self._lanes: dict[bytes | None, deque[_Item]] = {}
+        self._order: deque[bytes | None] = deque()
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def put(self, item: _Item) -> None:
+        origin = item[2]
+        lane = self._lanes.get(origin)
+        if lane is None:
+            lane = self._lanes[origin] = deque()
+            self._order.append(origin)
+        lane.append(item)
+        self.size += 1
+
+    def take(self) -> _Item:
+        origin = self._order[0]
+        lane = self._lanes[origin]
+        item = lane.popleft()
+        self.size -= 1
+        if lane:
+            self._order.rotate(-1)  # this origin's next message waits for the others' turn
+        else:
+            del self._lanes[origin]
+            self._order.popleft()
+        return item
+
+    def clear(self) -> list[_Item]:
+        items = [item for lane in self._lanes.values() for item in lane]
+        self._lanes.clear()
+        self._order.clear()
+        self.size = 0
+        return items
+
+
 class _Worker:
-    __slots__ = ("name", "obj", "queue", "task")
+    __slots__ = ("name", "obj", "mailbox", "task", "room")
 
     def __init__(self, name: str, obj: Any) -> None:
         self.name = name
         self.obj = obj
-        self.queue: deque[tuple[str, Any]] | None = None
+        self.mailbox: _Mailbox | None = None  # only while busy
         self.task: asyncio.Task[None] | None = None  # set only while busy
+        self.room: deque[asyncio.Future[None]] | None = None  # in-node senders waiting for room
 
 
 class Context:
@@ -108,14 +175,17 @@ class Context:
 class Workers:
     """The workers of one node, by name."""
 
-    __slots__ = ("_loop", "_node", "_by_name", "replier", "last_message_at")
+    __slots__ = ("_loop", "_node", "_by_name", "_limit", "replier", "on_consumed", "last_message_at")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, node: str) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, node: str, mailbox: int = 10_000) -> None:
         self._loop = loop
         self._node = node
         self._by_name: dict[str, _Worker] = {}
+        self._limit = mailbox
         #: answers to other nodes leave here (set once the node's ROUTER is open)
         self.replier: Replier | None = None
+        #: told the origin of each message from another node as its handler takes it
+        self.on_consumed: Callable[[bytes], None] | None = None
         #: when a worker's message last arrived (``time.time()``; pings do not count)
         self.last_message_at: float | None = None
 
@@ -144,33 +214,75 @@ class Workers:
         w = self._by_name.pop(name, None)
         if w is None:
             return False
-        self._retire(w)
+        dropped = self._retire(w)
+        if dropped:
+            log.warning("worker %r stopped with %d queued message(s): dropped", name, dropped)
         return True
 
-    def _retire(self, w: _Worker) -> None:
-        if w.queue:
-            for _, target in w.queue:
+    def stop_all(self) -> int:
+        """Stop every worker (the node is stopping); returns how many queued messages were
+        dropped. Callers waiting on a worker hear that it stopped."""
+        dropped = 0
+        for w in list(self._by_name.values()):
+            dropped += self._retire(w)
+        return dropped
+
+    def _retire(self, w: _Worker) -> int:
+        dropped = 0
+        if w.mailbox:
+            items = w.mailbox.clear()
+            dropped = len(items)
+            for _, target, origin in items:
                 Context(self.replier, w.name, target)._fail(self._stopped(w))
-            w.queue = None
+                if origin is not None and self.on_consumed is not None:
+                    self.on_consumed(origin)
+        w.mailbox = None
+        if w.room:
+            for room in w.room:
+                if not room.done():
+                    room.set_exception(self._stopped(w))
+            w.room = None
         if w.task is not None and w.task is not asyncio.current_task():
             w.task.cancel()
+        return dropped
+
+    def depths(self) -> dict[str, int]:
+        """Messages waiting in each busy worker's mailbox (empty ones left out)."""
+        return {w.name: w.mailbox.size for w in self._by_name.values() if w.mailbox}
+
+    async def room(self, w: _Worker) -> None:
+        """Wait while ``w``'s mailbox is full (an in-node sender); raises if it stops."""
+        while w.mailbox is not None and w.mailbox.size >= self._limit:
+            fut: asyncio.Future[None] = self._loop.create_future()
+            if w.room is None:
+                w.room = deque()
+            w.room.append(fut)
+            await fut
+        if self._by_name.get(w.name) is not w:
+            raise self._stopped(w)
+
+    def full(self, w: _Worker) -> bool:
+        return w.mailbox is not None and w.mailbox.size >= self._limit
 
     def _stopped(self, w: _Worker) -> MessagingError:
         return MessagingError(f"worker {w.name!r} on node {self._node!r} was stopped", worker=w.name, node=self._node)
 
-    def deliver(self, w: _Worker, message: str, target: Any) -> None:
-        """Hand ``message`` to ``w``: at once if it is idle, else after what it has queued."""
+    def deliver(self, w: _Worker, message: str, target: Any, origin: bytes | None = None) -> None:
+        """Hand ``message`` to ``w``: at once if it is idle, else into its mailbox."""
         self.last_message_at = time.time()
         if w.task is None:
             w.task = self._loop.create_task(self._run(w, message, target))
+            if origin is not None and self.on_consumed is not None:
+                self.on_consumed(origin)
         else:
-            q = w.queue
-            if q is None:
-                q = w.queue = deque()
-            q.append((message, target))
+            box = w.mailbox
+            if box is None:
+                box = w.mailbox = _Mailbox()
+            box.put((message, target, origin))
 
     async def _run(self, w: _Worker, message: str, target: Any) -> None:
         handle = w.obj.handle_message
+        handled = 0
         while True:
             ctx = Context(self.replier, w.name, target)
             try:
@@ -182,12 +294,23 @@ class Workers:
                 cause = f"{type(e).__name__}: {e}"
                 log.error("worker %r failed on a message: %s\n%s", w.name, cause, traceback.format_exc().rstrip())
                 ctx._fail(WorkerFailed(w.name, self._node, cause))
-            q = w.queue
-            if not q:
-                w.queue = None
+            box = w.mailbox
+            if not box:
+                w.mailbox = None
                 w.task = None
                 return
-            message, target = q.popleft()
+            message, target, origin = box.take()
+            if origin is not None and self.on_consumed is not None:
+                self.on_consumed(origin)
+            if w.room and box.size < self._limit:
+                room = w.room.popleft()
+                if not room.done():
+                    room.set_result(None)
+            handled += 1
+            if handled % 64 == 0:
+                # a handler that never awaits would run its whole mailbox in one go:
+                # let the other workers and the sockets have the loop now and then
+                await asyncio.sleep(0)
 
     def cancel(self) -> None:
         """Cancel every busy worker's task (the node is stopping)."""

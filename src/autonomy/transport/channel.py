@@ -8,8 +8,15 @@ leave messages waiting with no further wake-up. :class:`Channel` therefore
 * drains every ready message per wake-up (``while EVENTS & POLLIN``),
 * after sending, checks ``EVENTS`` once more and schedules a drain if input arrived
   while the send consumed the edge,
-* never drops a message when the send queue is full: with a high-water mark reached the
-  frames wait in an outbox, flushed in order when ``EVENTS`` says ``POLLOUT`` again.
+* reads at most a budget of messages per wake-up, then lets the loop run the rest (the
+  workers, the other sockets) before it reads on: a peer that sends without pause
+  cannot starve the node,
+* never drops a message silently when a send queue is full. On a DEALER (one peer) the
+  frames wait in an outbox, flushed in order when ``EVENTS`` says ``POLLOUT`` again (the
+  node's credit keeps that outbox small). On a ROUTER each peer has its own bounded
+  outbox, retried on a short timer: a peer that does not read its replies holds up only
+  its own replies, and once its outbox is full what else is addressed to it is dropped
+  and reported through ``on_drop`` (the node logs and counts it).
 
 Envelopes posted during one turn of the event loop are *batched*: the first leaves at
 once, the ones after it leave as one ZeroMQ message (a frame per envelope) at the end
@@ -40,6 +47,7 @@ _POLLOUT = zmq.POLLOUT
 _NOBLOCK = zmq.NOBLOCK
 MAX_BATCH = 512  # envelopes (frames) in one ZeroMQ message, at most
 _MAX_BATCH_BYTES = 1 << 20
+_DRAIN_BUDGET = 256  # ZeroMQ messages read per wake-up before the loop runs other callbacks
 
 
 class Traffic:
@@ -47,24 +55,38 @@ class Traffic:
 
     ``received`` and ``sent`` count envelopes (frames), not ZeroMQ messages; ``malformed``
     the received ones that were not valid envelopes; ``unroutable`` the ones that reached
-    no one (a peer that had gone, a worker that does not exist).
+    no one (a peer that had gone, a worker that does not exist); ``refused`` the ones a
+    sender's role does not allow; ``over_window`` the ones a peer sent beyond its credit;
+    ``replies_dropped`` replies to peers that do not read them; ``outbox_dropped``
+    messages held for a peer that went down; ``dropped_at_stop`` messages still queued
+    when their worker or node stopped.
     """
 
-    __slots__ = ("received", "sent", "malformed", "unroutable")
+    __slots__ = (
+        "received",
+        "sent",
+        "malformed",
+        "unroutable",
+        "refused",
+        "over_window",
+        "replies_dropped",
+        "outbox_dropped",
+        "dropped_at_stop",
+    )
 
     def __init__(self) -> None:
         self.received = 0
         self.sent = 0
         self.malformed = 0
         self.unroutable = 0
+        self.refused = 0
+        self.over_window = 0
+        self.replies_dropped = 0
+        self.outbox_dropped = 0
+        self.dropped_at_stop = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "received": self.received,
-            "sent": self.sent,
-            "malformed": self.malformed,
-            "unroutable": self.unroutable,
-        }
+        return {name: getattr(self, name) for name in self.__slots__}
 
     def drop_malformed(self, sender: str, error: Exception) -> None:
         """Count a malformed envelope from ``sender``; log the first ten, then every 1000th."""
@@ -90,6 +112,11 @@ class Channel:
         "_batch_bytes",
         "_flush_scheduled",
         "traffic",
+        "_held",
+        "_held_count",
+        "_held_limit",
+        "_retry",
+        "_on_drop",
     )
 
     def __init__(
@@ -101,11 +128,15 @@ class Channel:
         router: bool = False,
         label: str = "",
         traffic: Traffic | None = None,
+        held_limit: int = 10_000,
+        on_drop: Callable[[bytes, int], None] | None = None,
     ) -> None:
         """``on_message(first, frames)``: on a ROUTER ``first`` is ``(routing id, first
         envelope Frame)`` (or the bare routing id if the message had no other frame), on a
         DEALER ``None``; ``frames`` are the envelope frames as bytes. ``traffic`` counts
-        what is sent and lost (a channel of its own when None)."""
+        what is sent and lost (a channel of its own when None). On a ROUTER, at most
+        ``held_limit`` envelopes wait for one peer that does not read; ``on_drop(routing
+        id, n)`` hears of the ones dropped beyond that."""
         self.sock = sock
         self._loop = loop
         self._on_message = on_message
@@ -118,6 +149,11 @@ class Channel:
         self._batches: dict[bytes, list[bytes]] = {}  # ROUTER: routing id -> frames
         self._batch_bytes = 0
         self._flush_scheduled = False
+        self._held: dict[bytes, deque[list[bytes]]] = {}  # ROUTER: per peer, what ZeroMQ refused
+        self._held_count: dict[bytes, int] = {}
+        self._held_limit = held_limit
+        self._retry: asyncio.TimerHandle | None = None
+        self._on_drop = on_drop
         self._fd = sock.FD
         loop.add_reader(self._fd, self.drain)
         self._scheduled = True
@@ -133,7 +169,13 @@ class Channel:
         recv = sock.recv
         on_message = self._on_message
         router = self._router
+        budget = _DRAIN_BUDGET
         while True:
+            if budget <= 0:
+                self._scheduled = True
+                self._loop.call_soon(self.drain)
+                return
+            budget -= 1
             events: int = sock.EVENTS  # type: ignore[assignment]
             if self._outbox is not None and events & _POLLOUT and self._flush_outbox():
                 continue  # progress: look again (reading EVENTS may have eaten the edge)
@@ -165,6 +207,8 @@ class Channel:
 
     def post(self, frame: bytes, rid: bytes | None = None) -> None:
         """Send one envelope (one frame) now or, if others left this turn, at its end."""
+        if self.closed:
+            return  # the node is stopping: nothing leaves a closed socket
         self.traffic.sent += 1
         batch: list[bytes]
         if rid is None:
@@ -215,6 +259,9 @@ class Channel:
             self._loop.call_soon(self.drain)
 
     def _send(self, frames: list[bytes]) -> None:
+        if self._router:
+            self._send_to(frames)
+            return
         if self._outbox is not None:
             self._outbox.append(frames)
             return
@@ -249,14 +296,72 @@ class Channel:
         self._outbox = None
         return sent
 
+    # ------------------------------------------------------------------ ROUTER: one outbox per peer
+
+    def _send_to(self, frames: list[bytes]) -> None:
+        rid = frames[0]
+        held = self._held.get(rid)
+        if held is None:
+            try:
+                self.sock.send_multipart(frames, _NOBLOCK)
+                return
+            except zmq.Again:
+                held = self._held[rid] = deque()
+                self._held_count[rid] = 0
+                if self._retry is None:
+                    self._retry = self._loop.call_later(0.01, self._retry_held)
+            except zmq.ZMQError as e:
+                self._lost(frames, e)
+                return
+        n = len(frames) - 1
+        count = self._held_count[rid]
+        if count + n > self._held_limit:
+            if self._on_drop is not None:
+                self._on_drop(rid, n)
+            return
+        held.append(frames)
+        self._held_count[rid] = count + n
+
+    def _retry_held(self) -> None:
+        """Hand ZeroMQ what each peer's outbox holds, in order, as far as it takes it."""
+        self._retry = None
+        if self.closed:
+            return
+        sock = self.sock
+        for rid in list(self._held):
+            held = self._held[rid]
+            while held:
+                try:
+                    sock.send_multipart(held[0], _NOBLOCK)
+                except zmq.Again:
+                    break
+                except zmq.ZMQError as e:
+                    self._lost(held[0], e)
+                self._held_count[rid] -= len(held.popleft()) - 1
+            if not held:
+                del self._held[rid], self._held_count[rid]
+        if self._held:
+            self._retry = self._loop.call_later(0.02, self._retry_held)
+        self._recheck()
+
+    def held(self) -> dict[bytes, int]:
+        """Envelopes waiting in each peer's outbox (ROUTER; peers with none left out)."""
+        return dict(self._held_count)
+
     @property
     def queued(self) -> int:
-        return 0 if self._outbox is None else len(self._outbox)
+        """Envelopes waiting in the DEALER's outbox for ZeroMQ to take them."""
+        return 0 if self._outbox is None else sum(len(f) for f in self._outbox)
 
     def close(self, linger_ms: int = 0) -> None:
         if self.closed:
             return
         self.flush()
+        if self._held:
+            self._retry_held()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         self.closed = True
         try:
             self._loop.remove_reader(self._fd)

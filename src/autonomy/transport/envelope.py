@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import struct
 from enum import IntEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 __all__ = [
     "Kind",
@@ -53,6 +53,7 @@ class Kind(IntEnum):
     STOP = 6  # target; expects REPLY or ERROR
     LIST = 7  # expects REPLY with JSON list
     PING = 8  # expects REPLY with JSON node info
+    CREDIT = 9  # corr = how many more REQUEST/SEND envelopes the receiver grants
 
 
 _KINDS = {k.value: k for k in Kind}
@@ -100,11 +101,15 @@ def error_payload(kind: str, worker: str, node: str, text: str) -> bytes:
     return json.dumps({"type": kind, "worker": worker, "node": node, "text": text}).encode()
 
 
-def parse_error(payload: bytes) -> dict[str, Any]:
+def parse_error(payload: bytes) -> dict[str, str]:
+    """The fields of an ERROR payload, as strings; Malformed unless it is a JSON object
+    with a ``type`` and a ``text`` (``worker`` and ``node`` may be missing)."""
     try:
         data = json.loads(payload)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise Malformed("error payload is not JSON") from None
     if not isinstance(data, dict):
         raise Malformed("error payload is not an object")
+    if "type" not in data or "text" not in data:
+        raise Malformed("error payload lacks its type or text")
     return {k: str(data.get(k, "")) for k in ("type", "worker", "node", "text")}

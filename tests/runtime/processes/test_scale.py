@@ -47,11 +47,13 @@ def test_ten_thousand_messages_from_one_sender_arrive_in_order(scale_zone):
 
 
 def test_order_and_no_loss_past_a_tiny_high_water_mark(local_zone):
-    """With AUTONOMY_HWM=2 the 10,000 messages overflow ZeroMQ's queues many times over:
-    they wait in the channel's outbox, in order, and none is dropped."""
-    z = local_zone([LocalPod("main-pod", app("scale")), runners(2)], env={"AUTONOMY_HWM": "2", "LOG_LEVEL": "DEBUG"})
+    """With AUTONOMY_HWM=2 and a window of 16 the 10,000 messages overflow ZeroMQ's queues
+    and the credit many times over: they wait in the peer's outbox, in order, and none is
+    dropped."""
+    env = {"AUTONOMY_HWM": "2", "AUTONOMY_WINDOW": "16", "LOG_LEVEL": "DEBUG"}
+    z = local_zone([LocalPod("main-pod", app("scale")), runners(2)], env=env)
     out = z.wait_for("main-pod", "SCALE DONE", timeout=240)
     assert 'fire-and-forget order: {"count": 10000, "in_order": true}' in out
     assert 'request order: {"count": 10000, "in_order": true}' in out
     assert "remote workers reached: 10000/10000" in out
-    assert "send queue full, holding messages" in out  # the outbox was used
+    assert "no credit left, holding messages" in out  # the outbox was used

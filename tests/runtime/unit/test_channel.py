@@ -46,7 +46,17 @@ def test_sent_counts_every_envelope_and_a_gone_peer_counts_as_unroutable() -> No
     assert got == [b"one", b"two", b"three"]
     assert client.sent == 3 and client.unroutable == 0
     assert server.sent == 1 and server.unroutable == 1
-    assert server.as_dict() == {"received": 0, "sent": 1, "malformed": 0, "unroutable": 1}
+    assert server.as_dict() == {
+        "received": 0,
+        "sent": 1,
+        "malformed": 0,
+        "unroutable": 1,
+        "refused": 0,
+        "over_window": 0,
+        "replies_dropped": 0,
+        "outbox_dropped": 0,
+        "dropped_at_stop": 0,
+    }
 
 
 def test_drop_malformed_counts() -> None:

@@ -86,7 +86,7 @@ def test_unknown_version_is_malformed(version: int) -> None:
         decode(_header(version, Kind.REQUEST, 1, 0))
 
 
-@pytest.mark.parametrize("kind", [0, 9, 99, 255])
+@pytest.mark.parametrize("kind", [0, 10, 99, 255])
 def test_unknown_kind_is_malformed(kind: int) -> None:
     with pytest.raises(Malformed, match="kind"):
         decode(_header(VERSION, kind, 1, 0) + b"payload")
@@ -166,7 +166,13 @@ def test_error_payload_round_trip() -> None:
 
 
 def test_parse_error_fills_missing_and_stringifies() -> None:
-    assert parse_error(b'{"type": 3, "extra": 1}') == {"type": "3", "worker": "", "node": "", "text": ""}
+    assert parse_error(b'{"type": 3, "text": 1, "extra": 1}') == {"type": "3", "worker": "", "node": "", "text": "1"}
+
+
+@pytest.mark.parametrize("payload", [b"{}", b'{"type": "failed"}', b'{"text": "boom"}'])
+def test_parse_error_needs_a_type_and_a_text(payload: bytes) -> None:
+    with pytest.raises(Malformed, match="type or text"):
+        parse_error(payload)
 
 
 @pytest.mark.parametrize("payload", [b"", b"not json", b"{", b"\xff\xfe", b"{'a': 1}"])

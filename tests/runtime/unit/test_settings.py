@@ -23,7 +23,7 @@ def test_defaults_standalone_without_roster() -> None:
     assert s.node == socket.gethostname()
     assert s.cluster == "" and s.zone == ""
     assert s.bind_host == "0.0.0.0"
-    assert s.http_host == "0.0.0.0"
+    assert s.http_host == "127.0.0.1"  # standalone: this machine only
     assert s.http_port == 8000
     assert s.log_level == "INFO"
     assert s.discovery_grace == 20.0
