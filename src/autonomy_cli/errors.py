@@ -25,6 +25,11 @@ A :class:`Problem` is one mistake at one place::
 and prints as ``autonomy.yaml: pods[1].containers[0].image: expected a string, got a number (3)``.
 A problem with no path (a missing file, a YAML syntax error) prints as
 ``autonomy.yaml: <message>``. Problems about secrets name ``secrets.yaml`` instead.
+
+A user's file may hold anything, so a problem prints through :func:`printable`: control
+characters escaped (``\\x1b``, never a raw escape sequence), line breaks too (a value
+cannot forge a line of its own), long text cut. A :class:`ManifestError` shows its first
+:data:`MAX_SHOWN_PROBLEMS` problems and counts the rest.
 """
 
 from __future__ import annotations
@@ -39,13 +44,46 @@ __all__ = [
     "DeployFailed",
     "EngineError",
     "ImageError",
+    "MAX_SHOWN_PROBLEMS",
     "ManifestError",
     "PlanError",
     "PreflightError",
     "Problem",
     "UsageError",
     "ZoneNotFound",
+    "printable",
 ]
+
+MAX_SHOWN_PROBLEMS = 20
+"""Problems a ManifestError's message lists; it ends with how many more there are."""
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str, limit: int = 500, *, one_line: bool = False) -> str:
+    """``text`` safe to show on a terminal: every control or invisible character escaped
+    (``\\x1b``, ``\\u202e``), and cut after ``limit`` characters with a note of how many
+    more there were. ``one_line`` escapes line breaks too, so that text from a user's file
+    cannot start a line of its own in a message.
+    """
+    more = len(text) - limit
+    if more > 0:
+        text = text[:limit]
+    if not text.isprintable():
+        keep = "" if one_line else "\n"
+        text = "".join(c if c.isprintable() or c in keep else _escaped(c) for c in text)
+    return f"{text}... ({more} more characters)" if more > 0 else text
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 class CliError(Exception):
@@ -63,16 +101,18 @@ class Problem:
     file: str = "autonomy.yaml"
 
     def __str__(self) -> str:
+        message = printable(self.message, 1000, one_line=True)
         if self.path:
-            return f"{self.file}: {self.path}: {self.message}"
-        return f"{self.file}: {self.message}"
+            return f"{self.file}: {printable(self.path, one_line=True)}: {message}"
+        return f"{self.file}: {message}"
 
 
 class ManifestError(CliError):
     """autonomy.yaml (or secrets.yaml) is missing or wrong; carries every problem found.
 
-    The message is one line per problem, in the order given, so printing ``str(error)``
-    is the whole report.
+    The message is one line per problem, in the order given (the first
+    :data:`MAX_SHOWN_PROBLEMS`, then ``... and N more problems``), so printing
+    ``str(error)`` is the whole report; ``problems`` holds them all.
     """
 
     exit_code = 2
@@ -81,7 +121,10 @@ class ManifestError(CliError):
         self.problems: tuple[Problem, ...] = tuple(problems)
         if not self.problems:
             raise ValueError("ManifestError needs at least one problem")
-        super().__init__("\n".join(str(p) for p in self.problems))
+        lines = [str(p) for p in self.problems[:MAX_SHOWN_PROBLEMS]]
+        if len(self.problems) > MAX_SHOWN_PROBLEMS:
+            lines.append(f"... and {len(self.problems) - MAX_SHOWN_PROBLEMS} more problems")
+        super().__init__("\n".join(lines))
 
 
 class PlanError(CliError):
@@ -133,7 +176,7 @@ class BuildError(EngineError):
         self.image = image
         self.context = context
         self.lines = tuple(lines)
-        tail = "\n".join(f"  | {line}" for line in self.lines[-15:])
+        tail = "\n".join(f"  | {printable(line, one_line=True)}" for line in self.lines[-15:])
         super().__init__(f"image {image} (from {context}) did not build:\n{tail}")
 
 
@@ -144,7 +187,7 @@ class DeployFailed(EngineError):
         self.container = container
         self.state = state
         self.logs = tuple(logs)
-        tail = "\n".join(f"  | {line}" for line in self.logs[-20:]) or "  | (no output)"
+        tail = "\n".join(f"  | {printable(line, one_line=True)}" for line in self.logs[-20:]) or "  | (no output)"
         super().__init__(
             f"container {container} {state} while the zone was starting; its last log lines:\n{tail}\n"
             f"The zone is left as it is for you to look at; `autonomy zone delete` removes it."

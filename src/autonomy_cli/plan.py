@@ -277,6 +277,8 @@ def plan(
         )
     if outlets_on_clone0:
         warnings.append(f"pods {', '.join(outlets_on_clone0)} have clones: their published ports go to clone 0 only")
+    notes = (c.image.pull_note for pod in manifest.pods for c in pod.containers)
+    warnings += dict.fromkeys(note for note in notes if note is not None)  # each image once, in order
     return ZonePlan(
         cluster=cluster_id,
         zone=zone,

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .. import cluster as cluster_mod
 from ..errors import CliError
-from .shared import confirm, handled, out, settings
+from .shared import confirm, handled, out, settings, shown
 
 __all__ = ["register"]
 
@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
             raise CliError("not enrolled")
         c, created = cluster_mod.enroll(s.home)
         if created:
-            out.print(f"Enrolled cluster [bold]{c.id}[/] (identity in {s.home})")
+            out.print(f"Enrolled cluster [bold]{c.id}[/] (identity in {shown(str(s.home))})")
         else:
-            out.print(f"Already enrolled in cluster [bold]{c.id}[/] (identity in {s.home})")
+            out.print(f"Already enrolled in cluster [bold]{c.id}[/] (identity in {shown(str(s.home))})")
 
     @cluster_app.command("show")
     @handled

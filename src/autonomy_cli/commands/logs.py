@@ -29,7 +29,7 @@ from ..errors import UsageError
 from ..logs.follow import follow, snapshot
 from ..logs.lines import LogLine, parse_since
 from ..manifest import zone_name
-from .shared import handled
+from .shared import handled, shown
 
 __all__ = ["INLETS", "InletRequest", "register", "format_plain", "format_rich", "parse_to"]
 
@@ -171,7 +171,7 @@ def _inlet_forward(req: InletRequest) -> None:
     from ..zones.inlet import inlet_http, inlet_port
 
     def say(e: str) -> None:
-        req.err.print(str(e), highlight=False)
+        req.err.print(shown(str(e)), highlight=False)
 
     if req.kind == "http":
         inlet = inlet_http(req.zone, req.port or 32100, on_event=say)

@@ -31,9 +31,9 @@ from .. import compose as compose_mod
 from ..docker.containers import ContainerView
 from ..errors import CliError
 from ..manifest import zone_name
-from ..settings import CliSettings
+from ..settings import CliSettings, check_wait
 from ..zones.events import Event, EventKind
-from .shared import confirm, engine, err, handled, out, project_dir, settings
+from .shared import confirm, engine, err, handled, out, project_dir, settings, shown
 
 __all__ = ["PLACEHOLDER_CLUSTER", "print_status", "register"]
 
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> typer.Typer:
         if c is None:
             err.print("note: not enrolled yet; node names use a placeholder cluster id")
         for w in p.warnings:
-            err.print(f"[yellow]warning:[/] {w}")
+            err.print(f"[yellow]warning:[/] {shown(w)}", highlight=False)
         sys.stdout.write(compose_mod.dump(compose_mod.render(p)))
 
     @zone_app.command("deploy")
@@ -70,17 +70,20 @@ def register(app: typer.Typer) -> typer.Typer:
         """Build the zone's images, start it, wait until every node answers, show its URLs."""
         from ..zones.deploy import deploy
 
+        s = settings()
+        if wait is not None:
+            check_wait(wait, "--wait")  # before anything is enrolled, built or started
         with out.status("Deploying ...") as status:
 
             def on_event(e: Event) -> None:
                 if e.kind in (EventKind.STEP, EventKind.PROGRESS):
-                    status.update(e.text)
+                    status.update(shown(e.text, 200))
                 elif e.kind == EventKind.WARNING:
-                    err.print(f"[yellow]warning:[/] {e.text}", highlight=False)
+                    err.print(f"[yellow]warning:[/] {shown(e.text)}", highlight=False)
                 else:
-                    out.print(e.text, highlight=False)
+                    out.print(shown(e.text), highlight=False)
 
-            result = deploy(project_dir(dir), settings(), on_event=on_event, wait=wait)
+            result = deploy(project_dir(dir), s, on_event=on_event, wait=wait)
         _print_zone(result.states, result.answered, result.plan.zone)
         for url in result.urls:
             out.print(f"HTTP: [bold]{url}[/]")

@@ -25,8 +25,10 @@ What users write::
               inlet_from: localhost:32102   # ... reachable on 127.0.0.1:32102 here
 
 The package, in reading order: :mod:`.model` (the frozen models and their field rules),
-:mod:`.loading` (YAML in, :func:`load` and :func:`zone_name` out), :mod:`.problems`
-(validation errors -> the YAML path the user wrote), :mod:`.rules` (rules across items).
+:mod:`.loading` (YAML in, :func:`load` and :func:`zone_name` out), :mod:`.parsing` (files
+and YAML read within bounds), :mod:`.limits` (every bound, in one table), :mod:`.images`
+(``images/<name>/`` folders), :mod:`.problems` (validation errors -> the YAML path the
+user wrote), :mod:`.rules` (rules across items).
 """
 
 from .loading import load, zone_name

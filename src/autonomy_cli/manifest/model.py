@@ -29,6 +29,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .images import local_image
+from .limits import MAX_CLONES
 from .values import describe, scalar_text
 
 __all__ = [
@@ -51,8 +53,6 @@ __all__ = [
 
 MANIFEST_FILE = "autonomy.yaml"
 SECRETS_FILE = "secrets.yaml"
-MAX_CLONES = 100
-"""A sanity bound: every clone is a set of containers on this one machine."""
 
 RESERVED_ENV = frozenset({"CLUSTER", "ZONE", "NODE", "AUTONOMY_ROSTER", "AUTONOMY_KEY"})
 """Set by the CLI in every container; a user value would break the node."""
@@ -218,6 +218,17 @@ class Image(_Frozen):
         """The build context relative to the project folder, for a local image."""
         return f"images/{self.name}" if self.local else None
 
+    @property
+    def pull_note(self) -> str | None:
+        """For a bare name (``main``: no registry, owner or tag) that has no folder here,
+        where Docker will pull it from instead, and how to build it here; else None."""
+        if self.local or any(c in self.name for c in "/:@"):
+            return None
+        return (
+            f"image '{self.name}' has no images/{self.name}/Dockerfile in the project, so it is pulled from "
+            f"docker.io/library/{self.name}; to build it here, create images/{self.name}/Dockerfile"
+        )
+
 
 class Container(_Frozen):
     """One container of a pod."""
@@ -244,7 +255,7 @@ class Container(_Frozen):
         project_dir = _context(info).get("project_dir")
         local = False
         if project_dir is not None and _FOLDER_RE.match(value):
-            local = (Path(project_dir) / "images" / value / "Dockerfile").is_file()
+            local = local_image(Path(project_dir), value)
         if local:
             if not _LOCAL_IMAGE_RE.match(value):
                 raise ValueError(

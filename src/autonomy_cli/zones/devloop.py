@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from rich.markup import escape
 
 from .. import labels as L
-from ..errors import CliError, DeployFailed, UsageError
+from ..errors import CliError, DeployFailed, UsageError, printable
 from ..logs.follow import follow
 from ..manifest import Manifest
 from ..manifest import load as load_manifest
@@ -69,7 +69,7 @@ def _start_logs(engine: Engine, zone: str, out: Output) -> _ThreadHandle:
                     colour = colours.setdefault(line.node or tag, _COLOURS[len(colours) % len(_COLOURS)])
                     out.log_line(tag, line.text, colour)
             except Exception as e:  # Docker hiccuped: say so, follow again
-                out.say(f"[yellow]log stream interrupted: {escape(str(e))}[/]", stderr=True)
+                out.say(f"[yellow]log stream interrupted: {escape(printable(str(e), 10_000))}[/]", stderr=True)
                 stop.wait(1)
 
     t = threading.Thread(target=run, name="logstream", daemon=True)
@@ -204,11 +204,11 @@ class DevLoop:
         if kind == EventKind.PROGRESS or (self.quiet and (kind == EventKind.STEP or text == "base image: cached")):
             return
         if kind == EventKind.WARNING:
-            self.out.say(f"[yellow]warning:[/] {escape(text)}", stderr=True)
+            self.out.say(f"[yellow]warning:[/] {escape(printable(text, 10_000))}", stderr=True)
         elif kind == EventKind.STEP:
-            self.out.say(f"[dim]{escape(text)}[/]")
+            self.out.say(f"[dim]{escape(printable(text, 10_000))}[/]")
         else:
-            self.out.say(escape(text))
+            self.out.say(escape(printable(text, 10_000)))
 
     def deploy(self, only_pods: Iterable[str] | None = None) -> bool:
         if self.pending_full:
@@ -245,7 +245,7 @@ class DevLoop:
             self._follow_logs()
             return False
         except CliError as e:
-            self.out.say(f"[bold red]error:[/] {escape(str(e))}", stderr=True)
+            self.out.say(f"[bold red]error:[/] {escape(printable(str(e), 10_000))}", stderr=True)
             self.out.say("[dim]fix it and save: the zone is redeployed on the next change[/]")
             self._follow_logs()
             return False
@@ -349,7 +349,7 @@ class DevLoop:
             try:
                 self._delete(zone)
             except CliError as e:
-                self.out.say(f"[bold red]error:[/] {escape(str(e))}", stderr=True)
+                self.out.say(f"[bold red]error:[/] {escape(printable(str(e), 10_000))}", stderr=True)
 
 
 def changed_files(changes: set[tuple[Any, str]], project: Path) -> list[str]:
