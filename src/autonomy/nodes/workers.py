@@ -83,12 +83,23 @@ _Item = tuple[str, Any, bytes | None]  # message, target, origin (a peer's routi
 class _Mailbox:
     """What waits for a busy worker: FIFO per origin, origins served in turn."""
 
-    __slots__ = ("_lanes", "_order", "size")
+    __slots__ = ("_lanes", "_order", "size", "room")
 
     def __init__(self) -> None:
         self._lanes: dict[bytes | None, deque[_Item]] = {}
         self._order: deque[bytes | None] = deque()
         self.size = 0
+        #: in-node senders waiting for room (only ever while the mailbox is full)
+        self.room: deque[asyncio.Future[None]] | None = None
+
+    def make_room(self, everyone: bool = False) -> None:
+        """Let the first waiting sender (or all of them) go on."""
+        while self.room:
+            waiter = self.room.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                if not everyone:
+                    return
 
     def __len__(self) -> int:
         return self.size
@@ -123,14 +134,13 @@ class _Mailbox:
 
 
 class _Worker:
-    __slots__ = ("name", "obj", "mailbox", "task", "room")
+    __slots__ = ("name", "obj", "mailbox", "task")
 
     def __init__(self, name: str, obj: Any) -> None:
         self.name = name
         self.obj = obj
         self.mailbox: _Mailbox | None = None  # only while busy
         self.task: asyncio.Task[None] | None = None  # set only while busy
-        self.room: deque[asyncio.Future[None]] | None = None  # in-node senders waiting for room
 
 
 class Context:
@@ -229,19 +239,20 @@ class Workers:
 
     def _retire(self, w: _Worker) -> int:
         dropped = 0
-        if w.mailbox:
-            items = w.mailbox.clear()
+        box = w.mailbox
+        if box:
+            items = box.clear()
             dropped = len(items)
             for _, target, origin in items:
                 Context(self.replier, w.name, target)._fail(self._stopped(w))
                 if origin is not None and self.on_consumed is not None:
                     self.on_consumed(origin)
         w.mailbox = None
-        if w.room:
-            for room in w.room:
+        if box is not None and box.room:
+            for room in box.room:
                 if not room.done():
                     room.set_exception(self._stopped(w))
-            w.room = None
+            box.room = None
         if w.task is not None and w.task is not asyncio.current_task():
             w.task.cancel()
         return dropped
@@ -252,11 +263,11 @@ class Workers:
 
     async def room(self, w: _Worker) -> None:
         """Wait while ``w``'s mailbox is full (an in-node sender); raises if it stops."""
-        while w.mailbox is not None and w.mailbox.size >= self._limit:
+        while (box := w.mailbox) is not None and box.size >= self._limit:
             fut: asyncio.Future[None] = self._loop.create_future()
-            if w.room is None:
-                w.room = deque()
-            w.room.append(fut)
+            if box.room is None:
+                box.room = deque()
+            box.room.append(fut)
             await fut
         if self._by_name.get(w.name) is not w:
             raise self._stopped(w)
@@ -296,16 +307,16 @@ class Workers:
                 ctx._fail(WorkerFailed(w.name, self._node, cause))
             box = w.mailbox
             if not box:
+                if box is not None:
+                    box.make_room(everyone=True)  # an empty mailbox has room for all
                 w.mailbox = None
                 w.task = None
                 return
             message, target, origin = box.take()
             if origin is not None and self.on_consumed is not None:
                 self.on_consumed(origin)
-            if w.room and box.size < self._limit:
-                room = w.room.popleft()
-                if not room.done():
-                    room.set_result(None)
+            if box.room and box.size < self._limit:
+                box.make_room()
             handled += 1
             if handled % 64 == 0:
                 # a handler that never awaits would run its whole mailbox in one go:
