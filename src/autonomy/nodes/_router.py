@@ -233,12 +233,14 @@ class Router:
             self.error((rid, env.corr), NotAllowed(self._name, why, env.target))
 
     def _over_window(self, sender: str, target: tuple[bytes, int] | None) -> None:
-        """A peer sent beyond its window (it ignores credit): drop, count, say so."""
+        """A peer sent beyond its window (it ignores credit): drop, count, say so. A request
+        is answered with an error unless the peer's replies are already backed up: a peer
+        that floods without reading would only have the node build answers to throw away."""
         self._traffic.over_window += 1
         n = self._traffic.over_window
         if n <= 10 or n % 10000 == 0:
             log.warning("node %s sent beyond its window of %d; dropped (%d so far)", sender, self._window, n)
-        if target is not None:
+        if target is not None and not self._channel.backed_up(target[0]):
             self.error(target, NodeUnreachable(self._name, f"sender {sender} is over its window"))
 
     def consumed(self, rid: bytes) -> None:

@@ -344,6 +344,11 @@ class Channel:
             self._retry = self._loop.call_later(0.02, self._retry_held)
         self._recheck()
 
+    def backed_up(self, rid: bytes) -> bool:
+        """True while replies to peer ``rid`` wait in its outbox (ZeroMQ would not take them:
+        the peer is not reading)."""
+        return rid in self._held
+
     def held(self) -> dict[bytes, int]:
         """Envelopes waiting in each peer's outbox (ROUTER; peers with none left out)."""
         return dict(self._held_count)
