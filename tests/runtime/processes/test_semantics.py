@@ -1,4 +1,4 @@
-"""Messaging semantics (see docs/architecture.md, messages) checked inside a real 3-node zone
+"""Messaging semantics (see docs/architecture.md, the runtime: messages) checked inside a real 3-node zone
 (tests/runtime/processes/apps/semantics)."""
 
 from __future__ import annotations
