@@ -55,7 +55,10 @@ class Zone:
         return [n for n in found if n is not None]
 
     @staticmethod
-    async def node(node: Node, name: str) -> Node | RemoteNode:
+    async def node(node: Node, name: str) -> Node | RemoteNode | None:
         """The node called ``name``: its full name, ``<instance>-<container>``, or a unique
-        instance or container name."""
-        return node._handle(name)
+        instance or container name; None when the zone has no such node (as the SDK)."""
+        try:
+            return node._handle(name)
+        except NodeUnreachable:
+            return None

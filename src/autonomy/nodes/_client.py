@@ -43,6 +43,7 @@ from ..transport.envelope import Kind
 from ..transport.roster import Roster
 from ..transport.security import HandshakeMonitor
 from ._deadlines import Deadlines
+from .workers import Sink
 
 __all__ = ["Client", "remote_error", "hwm", "text_of"]
 
@@ -93,6 +94,7 @@ class Client:
         self._traffic = traffic
         self._deadlines = deadlines
         self._pending: dict[int, tuple[asyncio.Future[bytes], str, str]] = {}  # corr -> (future, peer, worker)
+        self._streams: dict[int, Sink] = {}  # corr -> a mailbox: every REPLY/ERROR with it lands there
         self._corr = itertools.count(1)
         self._peers: dict[str, _Peer] = {}
         #: where to reach a peer instead of its roster endpoint (a probe outside the zone's network)
@@ -192,7 +194,7 @@ class Client:
         post = peer.channel.post
         while outbox and peer.state is _UP:
             frame, corr, costs = outbox[0]
-            if corr and corr not in pending:
+            if corr and corr not in pending and corr not in self._streams:
                 outbox.popleft()
                 continue
             if costs:
@@ -259,6 +261,16 @@ class Client:
         finally:
             self._pending.pop(corr, None)
 
+    def open_stream(self, sink: Sink) -> int:
+        """A correlation id whose every REPLY and ERROR goes to ``sink`` (a mailbox), from
+        any peer, until :meth:`close_stream`."""
+        corr = next(self._corr)
+        self._streams[corr] = sink
+        return corr
+
+    def close_stream(self, corr: int) -> None:
+        self._streams.pop(corr, None)
+
     def depths(self) -> dict[str, int]:
         """Envelopes waiting in each peer's outbox (empty ones left out)."""
         return {p.name: len(p.outbox) for p in self._peers.values() if p.outbox}
@@ -285,9 +297,14 @@ class Client:
                 continue
             item = pending.get(env.corr)
             if item is None or item[1] != peer:
-                # the waiter gave up (timeout, cancelled), or a peer answers for another's call
                 if kind is not Kind.REPLY and kind is not Kind.ERROR:
                     traffic.drop_malformed(peer, envelope.Malformed(f"unexpected {kind.name} from a server"))
+                elif item is None and env.corr in self._streams:
+                    self._to_stream(peer, env)
+                else:
+                    # the waiter gave up (timeout, cancelled) or had its answer (a worker
+                    # that replies several times), or a peer answers for another's call
+                    log.debug("reply %d from %s: no one waits for it, dropped", env.corr, peer)
                 continue
             del pending[env.corr]
             fut, _, worker = item
@@ -304,6 +321,19 @@ class Client:
             else:
                 traffic.drop_malformed(peer, envelope.Malformed(f"unexpected {kind.name} from a server"))
                 fut.set_exception(MalformedReply(peer, f"a {kind.name} envelope where a reply belongs", worker))
+
+    def _to_stream(self, peer: str, env: envelope.Envelope) -> None:
+        sink = self._streams[env.corr]
+        if env.kind is Kind.REPLY:
+            try:
+                sink._put(env.payload.decode())
+            except UnicodeDecodeError:
+                sink._put_error(MalformedReply(peer, "the reply is not valid UTF-8"))
+            return
+        try:
+            sink._put_error(remote_error(envelope.parse_error(env.payload), "", peer))
+        except envelope.Malformed as e:
+            self._traffic.drop_malformed(peer, e)
 
     # ------------------------------------------------------------------ stopping
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -35,8 +36,9 @@ from ._client import Client, text_of
 from ._deadlines import Deadlines
 from ._router import Router
 from ._shipping import loads_worker, node_ref
+from .mailbox import Mailbox
 from .remote import RemoteNode
-from .workers import Workers, _check_message, _check_timeout
+from .workers import DEFAULT_TIMEOUT, Workers, _check_message, _check_timeout
 
 __all__ = ["Node"]
 
@@ -56,7 +58,10 @@ class Node:
         #: envelopes received, sent, malformed and unroutable (shown by ``/health``)
         self.stats = Traffic()
         self._workers = Workers(self._loop, self.name, settings.mailbox)
+        self._workers.owner = self
         self._remote_names: dict[str, str] = {}  # worker started by us elsewhere -> node
+        #: worker name -> the name ``start_worker(exposed_as=...)`` exposes it under
+        self.exposed: dict[str, str] = {}
         self._deadlines = Deadlines(self._loop)
         self._client = Client(self._loop, settings, self.stats, self._deadlines)
         self._router: Router | None = None
@@ -211,9 +216,16 @@ class Node:
 
     # ------------------------------------------------------------------ workers
 
-    async def start_worker(self, name: str, worker: Any) -> None:
-        """Start ``worker`` under ``name`` on this node. A name can run only once."""
+    async def start_worker(
+        self, name: str, worker: Any, policy: str | None = None, exposed_as: str | None = None
+    ) -> None:
+        """Start ``worker`` under ``name`` (``[A-Za-z0-9_-]+``, else ValueError) on this
+        node; the worker finds the node as ``worker.node``. A name can run only once.
+        ``policy`` means nothing here (the roster already admits only the zone's nodes);
+        ``exposed_as`` is recorded for the tools an MCP server would expose."""
         self._workers.start(name, worker)
+        if exposed_as is not None:
+            self.exposed[name] = exposed_as
 
     async def stop_worker(self, name: str) -> None:
         """Stop a worker; messages still queued for it get an error."""
@@ -231,17 +243,27 @@ class Node:
 
     # ------------------------------------------------------------------ messages
 
-    async def send_and_receive(self, name: str, message: str, node: Any = None, timeout: float | None = None) -> str:
-        """Send ``message`` to worker ``name`` and wait for its reply.
+    async def send_and_receive(
+        self,
+        address: str,
+        message: str,
+        node: Any = None,
+        policy: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Send ``message`` to worker ``address`` and wait for its (first) reply.
 
         ``node`` (a name or a node object) picks the node; by default the worker is looked
         up on this node, then among the workers this node started elsewhere.
-        ``timeout`` is in seconds; past it a RuntimeError says "timeout".
+        ``timeout`` is in seconds, None meaning 30 (the SDK's default); past it a
+        RuntimeError says "timeout". ``policy`` means nothing here (see start_worker).
         """
+        name = address
         if not isinstance(message, str):  # the caller's code is not type-checked
             _check_message(message)  # type: ignore[unreachable]
-        if timeout is not None:
-            timeout = _check_timeout(timeout)
+        timeout = _check_timeout(timeout)
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT
         if node is not None:
             target = node if isinstance(node, (Node, RemoteNode)) else self._handle(str(node))
             if target is not self:
@@ -256,8 +278,7 @@ class Node:
         if self._workers.full(w):
             await self._room(w, name, timeout)
         fut: asyncio.Future[str] = self._loop.create_future()
-        if timeout is not None:
-            self._deadlines.add(timeout, fut, name, self.name)
+        self._deadlines.add(timeout, fut, name, self.name)
         self._workers.deliver(w, message, fut)
         return await fut
 
@@ -284,6 +305,18 @@ class Node:
         if self._workers.full(w):
             await self._room(w, name, timeout)
         self._workers.deliver(w, message, None)
+
+    async def create_mailbox(self, address: str, policy: str | None = None) -> Mailbox:
+        """A :class:`~.mailbox.Mailbox` at ``address`` on this node: what is sent to that
+        address, and every reply to what it sends, waits there for ``receive``."""
+        return Mailbox(self, address)
+
+    async def send(self, address: str, message: str, node: Any = None, policy: str | None = None) -> Mailbox:
+        """Send ``message`` to worker ``address`` from a new mailbox and return it: the
+        worker's replies, however many, are received from it."""
+        box = Mailbox(self, secrets.token_hex(12))
+        await box.send(address, message, node)
+        return box
 
     async def _room(self, w: Any, name: str, timeout: float | None) -> None:
         """Wait while worker ``name``'s mailbox is full, up to ``timeout``."""

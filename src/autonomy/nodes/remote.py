@@ -20,10 +20,12 @@ from .workers import _check_message, _check_name, _check_timeout, _check_worker
 if TYPE_CHECKING:
     from .node import Node
 
-__all__ = ["RemoteNode", "CONTROL_TIMEOUT"]
+__all__ = ["RemoteNode", "CONTROL_TIMEOUT", "REMOTE_TIMEOUT"]
 
 #: seconds a control call (start, stop, list workers) may take
 CONTROL_TIMEOUT = 30.0
+#: seconds ``RemoteNode.send_and_receive`` waits when its ``timeout`` is None (the SDK's default)
+REMOTE_TIMEOUT = 600.0
 
 
 class RemoteNode:
@@ -54,8 +56,13 @@ class RemoteNode:
     def __reduce__(self) -> tuple[Any, ...]:
         return (node_ref, (self.name,))
 
-    async def start_worker(self, name: str, worker: Any) -> None:
-        """Start ``worker`` on that node. The object travels by value (cloudpickle)."""
+    async def start_worker(
+        self, name: str, worker: Any, policy: str | None = None, exposed_as: str | None = None
+    ) -> None:
+        """Start ``worker`` on that node, where it finds that node as ``self.node``. The
+        object travels by value (cloudpickle). ``policy`` and ``exposed_as``: as
+        :meth:`Node.start_worker <autonomy.Node.start_worker>` (``exposed_as`` is not
+        carried to the other node)."""
         _check_name(name)
         _check_worker(worker)
         payload = dumps_worker(worker)
@@ -77,11 +84,21 @@ class RemoteNode:
             raise MalformedReply(self.name, 'the list of workers is not a JSON list of {"name": ...} objects')
         return [{"name": w["name"]} for w in data]
 
-    async def send_and_receive(self, name: str, message: str, timeout: float | None = None) -> str:
+    async def send_and_receive(
+        self,
+        address: str,
+        message: str,
+        node: Any = None,
+        policy: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Send ``message`` to worker ``address`` on that node and wait for its reply, up
+        to ``timeout`` seconds (None: 600, the SDK's default for a remote node). ``node``
+        is ignored (this object is the node), ``policy`` means nothing here."""
         _check_message(message)
-        timeout = _check_timeout(timeout)
-        payload = await self._node._request(self.name, Kind.REQUEST, name, message.encode(), timeout)
-        return text_of(payload, self.name, name)
+        timeout = REMOTE_TIMEOUT if timeout is None else _check_timeout(timeout)
+        payload = await self._node._request(self.name, Kind.REQUEST, address, message.encode(), timeout)
+        return text_of(payload, self.name, address)
 
     async def send_message(self, name: str, message: str, timeout: float | None = None) -> None:
         """Send without waiting for an answer. It waits (up to ``timeout``) only while

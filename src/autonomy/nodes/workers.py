@@ -12,9 +12,13 @@ When a message from another node leaves the mailbox for its handler, ``on_consum
 hears of it: that is when the node grants that peer more credit. In-node senders wait
 while a mailbox holds ``AUTONOMY_MAILBOX`` messages.
 
-A message's *target* says where its answer goes: a Future (the sender is on this node),
-a ``(routing id, correlation id)`` pair (the sender is another node: the answer leaves
-through this node's ROUTER, a :class:`Replier`), or None (``send_message``: no answer).
+A message's *target* says where its answers go: a Future (``send_and_receive`` on this
+node), a :class:`~.mailbox.Mailbox` (sent from a mailbox of this node), a ``(routing id,
+correlation id)`` pair (the sender is another node: the answers leave through this node's
+ROUTER, a :class:`Replier`), or None (``send_message``: no answer). A handler may reply
+several times; each reply is delivered, in order. A Future takes the first; later ones
+are dropped with a debug line, as the SDK's ``send_and_receive`` stops listening after
+its answer. A mailbox keeps them all.
 """
 
 from __future__ import annotations
@@ -31,9 +35,11 @@ from typing import Any, Protocol
 
 from ..errors import MessagingError, WorkerExists, WorkerFailed
 
-__all__ = ["Context", "Replier", "Workers"]
+__all__ = ["Context", "Replier", "Sink", "Workers", "DEFAULT_TIMEOUT"]
 
 log = logging.getLogger("autonomy.node")
+#: seconds a call or a receive waits when its ``timeout`` is None (the SDK's default)
+DEFAULT_TIMEOUT = 30.0
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
 
@@ -67,6 +73,14 @@ def _check_worker(obj: object) -> None:
         raise TypeError(
             f"{type(obj).__name__} is not a worker: it needs `async def handle_message(self, context, message)`"
         )
+
+
+class Sink(Protocol):
+    """A target that keeps every answer: a mailbox."""
+
+    def _put(self, message: str) -> None: ...
+
+    def _put_error(self, error: MessagingError) -> None: ...
 
 
 class Replier(Protocol):
@@ -158,39 +172,57 @@ class Context:
         return self._worker
 
     async def reply(self, message: str) -> None:
-        """Answer the sender; a message sent with ``send_message`` has no one to answer."""
+        """Answer the sender; may be called several times, each reply delivered in order.
+        A message sent with ``send_message`` has no one to answer."""
         _check_message(message, "reply")
         target = self._target
         if target is None:
             return
-        self._target = None
         if type(target) is tuple:
             if self._replier is not None:
                 self._replier.reply(target, message.encode())
-        elif not target.done():
-            target.set_result(message)
+        elif isinstance(target, asyncio.Future):
+            if not target.done():
+                target.set_result(message)
+            else:
+                log.debug("worker %r replied again to a send_and_receive already answered: dropped", self._worker)
+        else:
+            target._put(message)
 
     def _fail(self, error: MessagingError) -> None:
         target = self._target
         if target is None:
             return
-        self._target = None
         if type(target) is tuple:
             if self._replier is not None:
                 self._replier.error(target, error)
-        elif not target.done():
-            target.set_exception(error)
+        elif isinstance(target, asyncio.Future):
+            if not target.done():
+                target.set_exception(error)
+        else:
+            target._put_error(error)
 
 
 class Workers:
     """The workers of one node, by name."""
 
-    __slots__ = ("_loop", "_node", "_by_name", "_limit", "replier", "on_consumed", "last_message_at")
+    __slots__ = (
+        "_loop",
+        "_node",
+        "_by_name",
+        "_hidden",
+        "_limit",
+        "replier",
+        "on_consumed",
+        "last_message_at",
+        "owner",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop, node: str, mailbox: int = 10_000) -> None:
         self._loop = loop
         self._node = node
         self._by_name: dict[str, _Worker] = {}
+        self._hidden: set[str] = set()  # mailboxes: addressable, not listed
         self._limit = mailbox
         #: answers to other nodes leave here (set once the node's ROUTER is open)
         self.replier: Replier | None = None
@@ -198,32 +230,45 @@ class Workers:
         self.on_consumed: Callable[[bytes], None] | None = None
         #: when a worker's message last arrived (``time.time()``; pings do not count)
         self.last_message_at: float | None = None
+        #: the node these workers run on: each started worker finds it as ``worker.node``
+        self.owner: Any = None
 
     def __len__(self) -> int:
-        return len(self._by_name)
+        return len(self._by_name) - len(self._hidden)
 
     def __contains__(self, name: str) -> bool:
         return name in self._by_name
 
     def names(self) -> list[str]:
-        return list(self._by_name)
+        """The listed workers' names (mailboxes are not listed)."""
+        hidden = self._hidden
+        return [n for n in self._by_name if n not in hidden] if hidden else list(self._by_name)
 
     def get(self, name: str) -> _Worker | None:
         return self._by_name.get(name)
 
-    def start(self, name: str, obj: Any) -> None:
-        """Add a worker; raises ValueError, TypeError or WorkerExists."""
+    def start(self, name: str, obj: Any, *, hidden: bool = False) -> None:
+        """Add a worker (``hidden``: a mailbox, addressable but not listed); raises
+        ValueError, TypeError or WorkerExists."""
         _check_name(name)
         _check_worker(obj)
         if name in self._by_name:
             raise WorkerExists(name, self._node)
         self._by_name[name] = _Worker(name, obj)
+        if hidden:
+            self._hidden.add(name)
+        elif self.owner is not None:
+            try:
+                obj.node = self.owner  # as the SDK: a worker finds its hosting node as self.node
+            except (AttributeError, TypeError):
+                pass  # __slots__ without "node", or a read-only property: the worker opted out
 
     def stop(self, name: str) -> bool:
         """Remove a worker (False if there is none): messages queued for it get an error."""
         w = self._by_name.pop(name, None)
         if w is None:
             return False
+        self._hidden.discard(name)
         dropped = self._retire(w)
         if dropped:
             log.warning("worker %r stopped with %d queued message(s): dropped", name, dropped)

@@ -59,7 +59,7 @@ class Traffic:
     sender's role does not allow; ``over_window`` the ones a peer sent beyond its credit;
     ``replies_dropped`` replies to peers that do not read them; ``outbox_dropped``
     messages held for a peer that went down; ``dropped_at_stop`` messages still queued
-    when their worker or node stopped.
+    when their worker or node stopped; ``mailbox_dropped`` messages for a full mailbox.
     """
 
     __slots__ = (
@@ -72,6 +72,7 @@ class Traffic:
         "replies_dropped",
         "outbox_dropped",
         "dropped_at_stop",
+        "mailbox_dropped",
     )
 
     def __init__(self) -> None:
@@ -84,6 +85,7 @@ class Traffic:
         self.replies_dropped = 0
         self.outbox_dropped = 0
         self.dropped_at_stop = 0
+        self.mailbox_dropped = 0
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}

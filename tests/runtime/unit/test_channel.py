@@ -56,6 +56,7 @@ def test_sent_counts_every_envelope_and_a_gone_peer_counts_as_unroutable() -> No
         "replies_dropped": 0,
         "outbox_dropped": 0,
         "dropped_at_stop": 0,
+        "mailbox_dropped": 0,
     }
 
 
