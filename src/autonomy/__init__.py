@@ -24,6 +24,7 @@ The package, room by room::
 
     autonomy/
     ├── nodes/       node.py (Node), workers.py (Context), remote.py (RemoteNode),
+    │                mailbox.py (Mailbox),
     │                and the node's machinery: _client, _router, _deadlines,
     │                _shipping (objects by value), _http (/health), _serve (the process)
     ├── transport/   envelope.py (the wire), channel.py, security.py (CURVE, ZAP),
@@ -38,7 +39,7 @@ The package, room by room::
 
 A module or name that starts with ``_`` is the runtime's own; every other module lists
 what it offers in ``__all__``. ``import autonomy`` loads no asyncio and no ZeroMQ: the
-node machinery loads when ``Node``, ``Zone``, ``RemoteNode`` or ``Context`` is first used.
+node machinery loads when ``Node``, ``Zone``, ``RemoteNode``, ``Context`` or ``Mailbox`` is first used.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -55,10 +56,11 @@ from .errors import (
     WorkerFailed,
     WorkerNotFound,
 )
-from .logs import debug, error, info, warning
+from .logs import debug, error, get_logger, info, set_log_level, set_log_levels, warning
 
 if TYPE_CHECKING:
     from .clusters.zone import Zone
+    from .nodes.mailbox import Mailbox
     from .nodes.node import Node
     from .nodes.remote import RemoteNode
     from .nodes.workers import Context
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
 # name -> the module that defines it
 _LAZY = {
     "Context": "autonomy.nodes.workers",
+    "Mailbox": "autonomy.nodes.mailbox",
     "Node": "autonomy.nodes.node",
     "RemoteNode": "autonomy.nodes.remote",
     "Zone": "autonomy.clusters.zone",
@@ -90,10 +93,14 @@ __all__ = [
     "Zone",
     "RemoteNode",
     "Context",
+    "Mailbox",
     "info",
     "warning",
     "error",
     "debug",
+    "get_logger",
+    "set_log_level",
+    "set_log_levels",
     "AutonomyError",
     "ConfigurationError",
     "MessagingError",

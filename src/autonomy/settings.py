@@ -15,6 +15,8 @@ variable                   default                         meaning
                            ``127.0.0.1``)
 ``AUTONOMY_HTTP_PORT``     ``8000``                        HTTP port; ``0`` turns it off
 ``LOG_LEVEL``              ``INFO``                        DEBUG, INFO, WARNING or ERROR
+``AUTONOMY_LOG_LEVEL``     (none)                          ``INFO,agent=DEBUG``: a default level
+                                                           (over ``LOG_LEVEL``), then loggers'
 ``AUTONOMY_DISCOVERY_GRACE``  ``20``                       seconds after start during which
                                                            ``Zone.nodes`` waits for nodes
                                                            still starting
@@ -51,6 +53,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import ConfigurationError
+from .logs import parse_log_levels
 
 __all__ = ["Settings"]
 
@@ -106,6 +109,8 @@ class Settings:
     window: int = 4096
     peer_outbox: int = 10_000
     mailbox: int = 10_000
+    #: (logger, level) pairs from ``AUTONOMY_LOG_LEVEL`` (``"INFO,agent=DEBUG"``)
+    log_levels: tuple[tuple[str, str], ...] = ()
 
     @property
     def standalone(self) -> bool:
@@ -124,6 +129,11 @@ class Settings:
         level = (env.get("LOG_LEVEL") or "INFO").upper()
         if level not in _LEVELS:
             raise ConfigurationError("LOG_LEVEL", f"expected one of {', '.join(_LEVELS)}, got {level!r}")
+        try:
+            default, loggers = parse_log_levels(env.get("AUTONOMY_LOG_LEVEL", ""))
+        except ValueError as e:
+            raise ConfigurationError("AUTONOMY_LOG_LEVEL", str(e)) from None
+        level = default or level
         return cls(
             node=env.get("NODE") or socket.gethostname(),
             cluster=env.get("CLUSTER", ""),
@@ -135,6 +145,7 @@ class Settings:
             http_host=env.get("AUTONOMY_HTTP_HOST") or ("0.0.0.0" if roster is not None else "127.0.0.1"),
             http_port=_int(env, "AUTONOMY_HTTP_PORT", 8000, 0, 65535),
             log_level=level,
+            log_levels=tuple(loggers.items()),
             discovery_grace=_float(env, "AUTONOMY_DISCOVERY_GRACE", 20.0),
             ping_timeout=_float(env, "AUTONOMY_PING_TIMEOUT", 1.0),
             hwm=_int(env, "AUTONOMY_HWM", 100_000, 1, 10_000_000),

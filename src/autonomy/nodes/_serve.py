@@ -39,7 +39,7 @@ def run(make_node: Callable[[Settings], Node], main: Main | None) -> None:
     except ConfigurationError as e:
         print(f"autonomy: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, dict(settings.log_levels))
     try:
         code = asyncio.run(_serve(make_node, settings, main))
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while exiting
