@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from zonekit import app, runners
-
-from autonomy.testing import LocalPod
+from zonekit import assert_check, run_checks
 
 CHECKS = [
     "type_error_before_sending",
@@ -31,22 +27,12 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def semantics_output(tmp_path_factory):
-    from autonomy.testing import LocalZone
-
-    zone = LocalZone([LocalPod("main-pod", app("semantics")), runners(2)], workdir=tmp_path_factory.mktemp("sem"))
-    zone.start()
-    try:
-        yield zone.wait_for("main-pod", "CHECKS DONE", timeout=120)
-    finally:
-        codes = zone.stop()
-    assert set(codes.values()) == {0}, codes
+    yield from run_checks(tmp_path_factory.mktemp("sem"), "semantics", 2)
 
 
 @pytest.mark.parametrize("check", CHECKS)
 def test_semantics(semantics_output, check):
-    m = re.search(rf"^CHECK {check}: (.*)$", semantics_output, re.M)
-    assert m, f"{check} did not run:\n{semantics_output[-3000:]}"
-    assert m.group(1) == "ok", semantics_output[-3000:]
+    assert_check(semantics_output, check)
 
 
 def test_handler_failure_is_logged_with_traceback(semantics_output):

@@ -5,12 +5,8 @@ returns None for an absent node."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from zonekit import app, runners
-
-from autonomy.testing import LocalPod
+from zonekit import assert_check, run_checks
 
 CHECKS = [
     "mailbox_gets_every_remote_reply",
@@ -24,19 +20,9 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def small_print_output(tmp_path_factory):
-    from autonomy.testing import LocalZone
-
-    zone = LocalZone([LocalPod("main-pod", app("small_print")), runners(1)], workdir=tmp_path_factory.mktemp("sp"))
-    zone.start()
-    try:
-        yield zone.wait_for("main-pod", "CHECKS DONE", timeout=120)
-    finally:
-        codes = zone.stop()
-    assert set(codes.values()) == {0}, codes
+    yield from run_checks(tmp_path_factory.mktemp("sp"), "small_print", 1)
 
 
 @pytest.mark.parametrize("check", CHECKS)
 def test_small_print(small_print_output, check):
-    m = re.search(rf"^CHECK {check}: (.*)$", small_print_output, re.M)
-    assert m, f"{check} did not run:\n{small_print_output[-3000:]}"
-    assert m.group(1) == "ok", small_print_output[-3000:]
+    assert_check(small_print_output, check)
