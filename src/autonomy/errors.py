@@ -6,6 +6,9 @@ str(e)``)::
 
     AutonomyError
     ├── ConfigurationError            settings, roster or key file is wrong (where, what)
+    ├── AgentError (+RuntimeError)     an agent answered with an error (its model failed)
+    ├── McpError (+RuntimeError)       an MCP server did not run a tool call (not connected,
+    │                                  connection lost, an error or malformed result)
     └── MessagingError (+RuntimeError)  a message could not be answered
         ├── MessageTimeout              no reply before the deadline ("timeout" in the text)
         ├── WorkerNotFound              no worker of that name on that node
@@ -31,6 +34,8 @@ __all__ = [
     "NodeUnreachable",
     "MalformedReply",
     "NotAllowed",
+    "AgentError",
+    "McpError",
 ]
 
 
@@ -45,6 +50,25 @@ class ConfigurationError(AutonomyError):
         self.where = where
         self.problem = problem
         super().__init__(f"{where}: {problem}")
+
+
+class AgentError(AutonomyError, RuntimeError):
+    """An agent answered with an error instead of messages (its model failed, it was
+    stopped, the request was not one it reads)."""
+
+    def __init__(self, agent: str, message: str) -> None:
+        self.agent = agent
+        super().__init__(message)
+
+
+class McpError(AutonomyError, RuntimeError):
+    """An MCP server did not run a tool call: this node has no client of that name, the
+    server is not connected or went away during the call, or it answered with an error
+    or with a result that is not one. An agent gives the text to its model."""
+
+    def __init__(self, server: str, message: str) -> None:
+        self.server = server
+        super().__init__(message)
 
 
 class MessagingError(AutonomyError, RuntimeError):

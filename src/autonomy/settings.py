@@ -39,6 +39,27 @@ variable                   default                         meaning
                                                            interface but ``lo``, so Docker
                                                            restarts the container into its
                                                            pod's new namespace (compose#8918)
+``AUTONOMY_DEPLOYED_AS``   (none)                          ``service``: ``zone deploy`` found no
+                                                           ``Node.start`` in this container's
+                                                           image, so it has no key and no roster;
+                                                           a node started here runs standalone
+                                                           and warns why
+``API_KEY``                (none)                          when set, every route of the node's
+                                                           own web app needs ``?api_key=`` with
+                                                           this value (never logged or shown)
+``AUTONOMY_WAIT_UNTIL_INTERRUPTED``  (none)                ``true``/``false``: overrides
+                                                           ``Node.start(wait_until_interrupted=)``
+``AUTONOMY_USE_EXTERNAL_APIS_GATEWAY``  (none)             ``1``: models are reached through the
+                                                           zone's gateway (below), as the SDK
+``AUTONOMY_EXTERNAL_APIS_GATEWAY_URL``  (none)             the gateway's base URL; the OpenAI
+                                                           client talks to ``<URL>/v1``
+``AUTONOMY_EXTERNAL_APIS_GATEWAY_API_KEY``  (none)         the key sent to the gateway (never
+                                                           logged or shown)
+``..._API_KEY_FILE``       (none)                          a file holding that key, read at
+                                                           each new client (a rotated key works)
+``OPENAI_API_KEY`` /       (none)                          outside a zone, without the gateway:
+``OPENAI_BASE_URL``                                        an OpenAI-compatible API reached
+                                                           directly
 =========================  ==============================  ===================================
 
 When neither the roster file nor ``AUTONOMY_ROSTER`` exists the node runs *standalone*:
@@ -50,7 +71,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import ConfigurationError
 from .logs import parse_log_levels
@@ -88,6 +109,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise ConfigurationError(name, f"expected true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a node needs to know about where it runs."""
@@ -111,6 +143,24 @@ class Settings:
     mailbox: int = 10_000
     #: (logger, level) pairs from ``AUTONOMY_LOG_LEVEL`` (``"INFO,agent=DEBUG"``)
     log_levels: tuple[tuple[str, str], ...] = ()
+    #: ``AUTONOMY_DEPLOYED_AS``: "service" when the CLI deployed this container as no node
+    deployed_as: str = ""
+    #: ``API_KEY``: the key the node's own web app asks for (kept out of ``repr``)
+    api_key: str | None = field(default=None, repr=False)
+    #: ``AUTONOMY_WAIT_UNTIL_INTERRUPTED``, None when unset
+    wait_until_interrupted: bool | None = None
+    #: ``AUTONOMY_USE_EXTERNAL_APIS_GATEWAY=1``: models go through the zone's gateway
+    use_gateway: bool = False
+    #: ``AUTONOMY_EXTERNAL_APIS_GATEWAY_URL``: the gateway's base URL (without ``/v1``)
+    gateway_url: str = ""
+    #: ``AUTONOMY_EXTERNAL_APIS_GATEWAY_API_KEY`` (kept out of ``repr``)
+    gateway_api_key: str | None = field(default=None, repr=False)
+    #: ``AUTONOMY_EXTERNAL_APIS_GATEWAY_API_KEY_FILE``: where the key is, when not given inline
+    gateway_api_key_file: str = ""
+    #: ``OPENAI_API_KEY`` (kept out of ``repr``) and ``OPENAI_BASE_URL``: a model API reached
+    #: directly, outside a zone
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str = ""
 
     @property
     def standalone(self) -> bool:
@@ -154,4 +204,13 @@ class Settings:
             window=_int(env, "AUTONOMY_WINDOW", 4096, 16, 1_000_000),
             peer_outbox=_int(env, "AUTONOMY_PEER_OUTBOX", 10_000, 16, 10_000_000),
             mailbox=_int(env, "AUTONOMY_MAILBOX", 10_000, 1, 10_000_000),
+            deployed_as=env.get("AUTONOMY_DEPLOYED_AS", ""),
+            api_key=env.get("API_KEY") or None,
+            wait_until_interrupted=_bool(env, "AUTONOMY_WAIT_UNTIL_INTERRUPTED"),
+            use_gateway=bool(_bool(env, "AUTONOMY_USE_EXTERNAL_APIS_GATEWAY")),
+            gateway_url=(env.get("AUTONOMY_EXTERNAL_APIS_GATEWAY_URL") or "").strip().rstrip("/"),
+            gateway_api_key=env.get("AUTONOMY_EXTERNAL_APIS_GATEWAY_API_KEY") or None,
+            gateway_api_key_file=env.get("AUTONOMY_EXTERNAL_APIS_GATEWAY_API_KEY_FILE") or "",
+            openai_api_key=env.get("OPENAI_API_KEY") or None,
+            openai_base_url=(env.get("OPENAI_BASE_URL") or "").strip(),
         )

@@ -22,6 +22,7 @@ From a shell: ``python -m autonomy.testing main.py runner.py:3`` runs the script
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -31,9 +32,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .transport.roster import NodeEntry, Roster, generate_keypair, node_name
 
@@ -106,6 +109,21 @@ class LocalNode:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def wait_http(self, timeout: float = 60.0) -> None:
+        """Wait until the node's web server answers (it loads after the node is up)."""
+        deadline = time.monotonic() + timeout
+        while f":{self.http_port} (" not in self.log():
+            exited = self.process is not None and self.process.poll() is not None
+            if exited or time.monotonic() > deadline or not self.http_port:
+                raise AssertionError(f"{self.name} serves no HTTP on {self.http_port}:\n{self.log()[-4000:]}")
+            time.sleep(0.05)
+
+    def get(self, path: str, timeout: float = 10.0) -> Any:
+        """``GET path`` of the node's web server (once it answers), as JSON."""
+        self.wait_http()
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=timeout) as r:
+            return json.load(r)
 
 
 class LocalZone:

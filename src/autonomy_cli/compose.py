@@ -18,12 +18,37 @@ The mapping, for a zone ``hello`` with pod ``main-pod`` (container ``main``)::
         hostname: main-pod       # other pods reach this pod by its instance name
         image: ghcr.io/build-trust/autonomy-python   (never pulled: built locally)
         ports: ["127.0.0.1:32100:8000"]              (public pod / portal outlets only)
+        command: [--forward, 61000=127.0.0.1:7000]   (per outlet: see below)
       main-pod--main:            # one service per container: <instance>--<container>
         network_mode: service:main-pod               # shares localhost with its pod
         image: autonomy-hello-main  (+ build: images/main, on the first service using it)
         environment: CLUSTER, ZONE, NODE, AUTONOMY_ROSTER, AUTONOMY_KEY, AUTONOMY_HTTP_PORT, user env
         env_file: <state>/secrets/main-pod--main.env # secret values only ever live there
-        volumes: roster.json and this node's key file, read-only
+        volumes: roster.json and this node's key file, read-only; the pod's volumes it mounts
+                                 # (a *service*, a container that is no node, gets no
+                                 # roster, key nor NODE: see autonomy_cli.docker.kinds)
+      autonomy.gateway:          # the model gateway, for a zone with a node (autonomy_cli.gateway)
+        network_mode: host       # reaches the host's 127.0.0.1 (Ollama) and the internet
+        entrypoint: [python, -m, autonomy.clusters.gateway, --listen, 172.17.0.1:32190]
+        env_file: <state>/secrets/gateway.env        # its token and the provider keys
+      autonomy.model:            # the offline model, when no provider is configured
+        ports: ["127.0.0.1:32290:8080"]
+    volumes:
+      autonomy-hello-main-pod--data:   # a pod instance's named volume (kept across deploys,
+                                       # removed by `zone delete`), labelled like the pod
+
+With a gateway, every app container gets ``AUTONOMY_USE_EXTERNAL_APIS_GATEWAY``,
+``AUTONOMY_EXTERNAL_APIS_GATEWAY_URL`` (``http://host.docker.internal:<port>``) and, in
+``<state>/secrets/gateway-client.env``, the token as its API key; each infra container maps
+``host.docker.internal`` to Docker's ``host-gateway`` (a container that joins another's
+network namespace shares its ``/etc/hosts`` and may not set its own).
+
+A portal outlet ``{to: localhost:7000, inlet_from: 32102}`` is published as
+``127.0.0.1:32102:61000`` on the infra container, whose program listens on
+``0.0.0.0:61000`` in the pod's namespace and connects each connection to
+``127.0.0.1:7000`` there (``autonomy.clusters.infra``): a Docker port publish alone
+reaches only sockets bound to the pod's external address, never a server bound to the
+pod's 127.0.0.1 (the SDK's Repl is one).
 
 Every service (and the network, see :func:`network_labels`) carries
 ``computer.autonomy.*`` labels (:mod:`autonomy_cli.labels`):
@@ -72,12 +97,14 @@ from typing import Any
 import yaml
 
 from . import labels as L
+from .gateway import CA_MOUNT, GATEWAY_SERVICE, HOST_ALIAS, MODEL_PORT, MODEL_SERVICE, GatewayPlan
 from .names import BASE_IMAGE, network_name, project_name, service_name
 from .plan import HTTP_PORT, InstancePlan, NodePlan, ZonePlan
-from .sizes import INFRA
+from .sizes import GATEWAY, INFRA, MODEL
 
 __all__ = [
     "BASE_FILE",
+    "FORWARD_FLAG",
     "KEY_MOUNT",
     "NETWORK_KEY",
     "ROSTER_MOUNT",
@@ -93,7 +120,22 @@ __all__ = [
 BASE_FILE = "docker-compose.base.yml"
 _HEADER = "# Rendered by `autonomy zone deploy` from autonomy.yaml. Do not edit: it is rewritten on every deploy.\n"
 # the order of keys in a rendered service (policy keys from the base file among them)
-_INFRA_ORDER = ("image", "pull_policy", "hostname", "entrypoint", "networks", "ports", "cpus", "mem_limit")
+_INFRA_ORDER = (
+    "image",
+    "pull_policy",
+    "hostname",
+    "entrypoint",
+    "command",
+    "networks",
+    "network_mode",
+    "extra_hosts",
+    "depends_on",
+    "environment",
+    "env_file",
+    "ports",
+)
+#: the infra program's option for one outlet: ``--forward <private port>=<host>:<port>``
+FORWARD_FLAG = "--forward"
 _APP_ORDER = ("image", "build", "pull_policy", "network_mode", "depends_on", "command", "environment", "env_file")
 _TAIL_ORDER = ("volumes", "cpus", "mem_limit", "restart", "stop_grace_period", "logging", "labels")
 
@@ -125,9 +167,10 @@ def _labels(plan: ZonePlan, inst: InstancePlan | None = None, node: NodePlan | N
         if node is None:
             labels[L.ROLE] = L.Role.INFRA.value
         else:
-            labels.update(
-                {L.ROLE: L.Role.APP.value, L.CONTAINER: node.container, L.NODE: node.name, L.INFRA: inst.name}
-            )
+            labels.update({L.ROLE: L.Role.APP.value, L.CONTAINER: node.container})
+            if node.is_node:  # a service has no node label: that is how it is told apart
+                labels[L.NODE] = node.name
+            labels[L.INFRA] = inst.name
     return labels
 
 
@@ -141,9 +184,47 @@ def _ordered(service: dict[str, Any], head: tuple[str, ...]) -> dict[str, Any]:
 def _infra(plan: ZonePlan, inst: InstancePlan) -> dict[str, Any]:
     service: dict[str, Any] = copy.deepcopy(base_policy()["services"]["infra"])
     service.update({"image": BASE_IMAGE, "hostname": inst.name})
-    if inst.ports:
-        service["ports"] = [f"{p.host_ip}:{p.host_port}:{p.container_port}" for p in inst.ports]
-    service.update({"cpus": min(INFRA.cpus, inst.cpus), "mem_limit": INFRA.memory, "labels": _labels(plan, inst)})
+    forwards = [f"{p.container_port}={p.target}" for p in inst.ports if p.purpose == "outlet"]
+    if forwards:  # the infra process forwards each outlet from inside the pod
+        service["command"] = [arg for f in forwards for arg in (FORWARD_FLAG, f)]
+    if plan.gateway is not None:  # the pod's /etc/hosts is its infra container's
+        service["extra_hosts"] = [f"{HOST_ALIAS}:host-gateway"]
+    published = [p for p in inst.ports if p.host_port is not None]
+    if published:
+        service["ports"] = [f"{p.host_ip}:{p.host_port}:{p.container_port}" for p in published]
+    labels = _labels(plan, inst)
+    if forwards:  # where `zone inlet --to <pod>:<to>` finds an outlet's forwarder
+        labels[L.OUTLETS] = ",".join(f"{p.to_port}={p.container_port}" for p in inst.ports if p.purpose == "outlet")
+    service.update({"cpus": min(INFRA.cpus, inst.cpus), "mem_limit": INFRA.memory, "labels": labels})
+    return _ordered(service, _INFRA_ORDER)
+
+
+def _zone_labels(plan: ZonePlan, role: L.Role) -> dict[str, str]:
+    """A container of the zone that belongs to no pod: the gateway, the offline model."""
+    return {L.CLUSTER: plan.cluster, L.ZONE: plan.zone, L.ROLE: role.value, L.CONTAINER: role.value}
+
+
+def _gateway(plan: ZonePlan, gw: GatewayPlan) -> dict[str, Any]:
+    service: dict[str, Any] = copy.deepcopy(base_policy()["services"]["gateway"])
+    service["image"] = BASE_IMAGE
+    service["entrypoint"] = [*service["entrypoint"], "--listen", gw.listen]
+    if gw.model is not None:
+        service["depends_on"] = [MODEL_SERVICE]
+    service["environment"] = gw.gateway_env()
+    service["env_file"] = [str(gw.env_file)]  # the token and the provider keys live there only
+    if gw.ca_file is not None:
+        service["volumes"] = [f"{gw.ca_file}:{CA_MOUNT}:ro"]
+    labels = {**_zone_labels(plan, L.Role.GATEWAY), L.LISTEN: gw.listen}
+    service.update({"cpus": GATEWAY.cpus, "mem_limit": GATEWAY.memory, "labels": labels})
+    return _ordered(service, _INFRA_ORDER)
+
+
+def _model(plan: ZonePlan, gw: GatewayPlan) -> dict[str, Any]:
+    assert gw.model is not None
+    service: dict[str, Any] = copy.deepcopy(base_policy()["services"]["model"])
+    service["image"] = gw.model.image
+    service["ports"] = [f"127.0.0.1:{gw.model.host_port}:{MODEL_PORT}"]
+    service.update({"cpus": MODEL.cpus, "mem_limit": MODEL.memory, "labels": _zone_labels(plan, L.Role.MODEL)})
     return _ordered(service, _INFRA_ORDER)
 
 
@@ -159,13 +240,32 @@ def _app(plan: ZonePlan, inst: InstancePlan, node: NodePlan, *, build: bool) -> 
     service["depends_on"] = [inst.name]
     if node.args:  # appended to the image's ENTRYPOINT; [] and none both keep its CMD
         service["command"] = list(node.args)
-    environment = {"CLUSTER": plan.cluster, "ZONE": plan.zone, "NODE": node.name}
-    environment.update(service.get("environment") or {})
+    environment = {"CLUSTER": plan.cluster, "ZONE": plan.zone}
+    if node.is_node:
+        environment["NODE"] = node.name
+        environment.update(service.get("environment") or {})
+    else:  # a service: no identity, no roster (least privilege); see docker/kinds.py
+        environment.update(base_policy()["x-service-environment"])
+    env_files = []
+    if plan.gateway is not None:  # before the user's own: a value they set wins
+        environment.update(plan.gateway.app_env())
+        env_files.append(str(plan.gateway.client_env_file))
     environment.update(dict(node.env))
     service["environment"] = environment
     if node.secrets_file is not None:
-        service["env_file"] = [str(node.secrets_file)]
-    service["volumes"] = [f"{plan.roster_file}:{ROSTER_MOUNT}:ro", f"{node.key_file}:{KEY_MOUNT}:ro"]
+        env_files.append(str(node.secrets_file))
+    if env_files:  # a later file wins over an earlier one
+        service["env_file"] = env_files
+    service["volumes"] = (
+        [f"{plan.roster_file}:{ROSTER_MOUNT}:ro", f"{node.key_file}:{KEY_MOUNT}:ro"] if node.is_node else []
+    )
+    for m in node.mounts:  # the long syntax: a path may hold what the short one splits on
+        mount: dict[str, Any] = {"type": "volume", "source": m.source, "target": m.target}
+        if m.read_only:
+            mount["read_only"] = True
+        service["volumes"].append(mount)
+    if not service["volumes"]:
+        del service["volumes"]
     service.update({"cpus": inst.cpus, "mem_limit": inst.memory, "labels": _labels(plan, inst, node)})
     return _ordered(service, _APP_ORDER)
 
@@ -193,10 +293,22 @@ def render(plan: ZonePlan) -> dict[str, Any]:
             if build:
                 built.add(node.image)
             services[service_name(inst.name, node.container)] = _app(plan, inst, node, build=build)
+    if plan.gateway is not None:
+        if plan.gateway.model is not None:
+            services[MODEL_SERVICE] = _model(plan, plan.gateway)
+        services[GATEWAY_SERVICE] = _gateway(plan, plan.gateway)
     # the engine creates the network (labelled, before Compose starts) so that the
     # readiness probe can join it while Compose is still starting: see DockerEngine.up
     network = {"name": network_name(plan.zone), **base_policy()["networks"][NETWORK_KEY]}
-    rendered: dict[str, Any] = _escape({"services": services, "networks": {NETWORK_KEY: network}})
+    volumes = {
+        v.name: {"name": v.name, "labels": {k: x for k, x in _labels(plan, inst).items() if k != L.ROLE}}
+        for inst in plan.instances
+        for v in inst.volumes
+    }  # labelled like its pod, without a role: a volume is neither infra nor app
+    body: dict[str, Any] = {"services": services, "networks": {NETWORK_KEY: network}}
+    if volumes:
+        body["volumes"] = volumes
+    rendered: dict[str, Any] = _escape(body)
     return rendered
 
 

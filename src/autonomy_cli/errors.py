@@ -16,6 +16,7 @@ turns them into a message on stderr and an exit code (``exit_code`` on each clas
     └── EngineError               Docker is unreachable or refused something
         ├── PreflightError        a port is taken or the host is too small; nothing started
         ├── BuildError            an image of the project did not build (its last lines)
+        ├── ImageUnavailable      an image cannot be pulled; nothing started; exit code 2
         └── DeployFailed          a container died while the zone started (its last logs)
 
 A :class:`Problem` is one mistake at one place::
@@ -44,6 +45,7 @@ __all__ = [
     "DeployFailed",
     "EngineError",
     "ImageError",
+    "ImageUnavailable",
     "MAX_SHOWN_PROBLEMS",
     "ManifestError",
     "PlanError",
@@ -178,6 +180,23 @@ class BuildError(EngineError):
         self.lines = tuple(lines)
         tail = "\n".join(f"  | {printable(line, one_line=True)}" for line in self.lines[-15:])
         super().__init__(f"image {image} (from {context}) did not build:\n{tail}")
+
+
+class ImageUnavailable(EngineError):
+    """An image the zone needs is not on this machine and cannot be pulled; nothing started."""
+
+    exit_code = 2
+
+    def __init__(self, image: str, wanted_by: str, reason: str) -> None:
+        self.image = image
+        self.wanted_by = wanted_by  # "images/ui/Dockerfile", or the container of autonomy.yaml
+        self.reason = reason
+        where, what = printable(wanted_by, 300, one_line=True), printable(image, 200, one_line=True)
+        super().__init__(
+            f"{where}: image {what} is not on this machine and cannot be pulled: "
+            f"{printable(reason, 300, one_line=True)}\nNothing was started. Pull or build that image "
+            f"first (`docker pull`, `docker build -t`), or name another one."
+        )
 
 
 class DeployFailed(EngineError):

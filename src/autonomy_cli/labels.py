@@ -16,12 +16,16 @@ key                on
 ``instance``       pod containers: the pod instance (``<pod>`` or ``<pod>-<clone>``)
 ``clone``          pod containers: the clone number
 ``size``           pod containers: the pod's size (regular, big)
-``role``           containers: ``infra``, ``app``, ``inlet``, ``status`` (:class:`Role`)
+``role``           containers: ``infra``, ``app``, ``gateway``, ``model``, ``inlet``,
+                   ``status`` (:class:`Role`)
 ``container``      app containers: the container's name in autonomy.yaml
 ``node``           app containers: the full node name
 ``infra``          app containers: the instance whose infra container holds the namespace
 ``zone-probe``     throwaway containers on a zone's network (probe, status, inlet relay)
 ``inlet``          inlet relays: ``127.0.0.1:<port>-><instance>:<port>``
+``listen``         the model gateway: the ``<address>:<port>`` it listens on
+``outlets``        infra containers with portal outlets: ``<to>=<forwarder port>`` each,
+                   comma-separated (``7000=61000,8000=61001``), for ``zone inlet``
 ``dev``            what ``autonomy dev`` deployed: ``<host>:<pid>``
 ``image``          project images: their tag; ``context``: the digest of what was built
 ``base-hash``      the base image (and ``base-source``, ``managed``, ``rootfs-hash``,
@@ -47,6 +51,8 @@ __all__ = [
     "INFRA",
     "INLET",
     "INSTANCE",
+    "LISTEN",
+    "OUTLETS",
     "MANAGED",
     "NODE",
     "POD",
@@ -77,6 +83,8 @@ NODE = PREFIX + "node"
 INFRA = PREFIX + "infra"
 ZONE_PROBE = PREFIX + "zone-probe"
 INLET = PREFIX + "inlet"
+LISTEN = PREFIX + "listen"
+OUTLETS = PREFIX + "outlets"
 DEV = PREFIX + "dev"
 IMAGE = PREFIX + "image"
 CONTEXT = PREFIX + "context"
@@ -92,6 +100,8 @@ class Role(StrEnum):
 
     INFRA = "infra"  # owns a pod instance's network namespace
     APP = "app"  # one container of autonomy.yaml
+    GATEWAY = "gateway"  # the zone's model gateway (autonomy_cli.gateway)
+    MODEL = "model"  # the zone's offline model server
     INLET = "inlet"  # a relay of `zone inlet`; a deploy leaves it be
     STATUS = "status"  # the helper of `zone status`
 
@@ -127,6 +137,8 @@ class ContainerLabels:
     infra: str = ""
     zone_probe: str = ""
     dev: str = ""
+    listen: str = ""
+    outlets: str = ""
 
     @classmethod
     def read(cls, labels: Mapping[str, str] | None) -> ContainerLabels:
@@ -146,4 +158,6 @@ class ContainerLabels:
             infra=got.get(INFRA, ""),
             zone_probe=got.get(ZONE_PROBE, ""),
             dev=got.get(DEV, ""),
+            listen=got.get(LISTEN, ""),
+            outlets=got.get(OUTLETS, ""),
         )

@@ -7,6 +7,9 @@ Each zone has a folder under ``AUTONOMY_HOME/zones/<zone>`` (:class:`ZoneFiles`)
     keys/<node>.key                    each node's key pair (0600)
     keys/probe.key                     the zone's probe identity (0600)
     secrets/<instance>--<container>.env  the secret variables of one container (0600)
+    secrets/gateway.token              the model gateway's bearer token (0600)
+    secrets/gateway.env                the gateway's token and provider keys (0600)
+    secrets/gateway-client.env         the token, as every app container's API key (0600)
 """
 
 from __future__ import annotations
@@ -44,6 +47,18 @@ class ZoneFiles:
     @property
     def probe_key_file(self) -> Path:
         return self.keys_dir / "probe.key"
+
+    @property
+    def gateway_token_file(self) -> Path:
+        return self.secrets_dir / "gateway.token"
+
+    @property
+    def gateway_env_file(self) -> Path:
+        return self.secrets_dir / "gateway.env"
+
+    @property
+    def gateway_client_env_file(self) -> Path:
+        return self.secrets_dir / "gateway-client.env"
 
     def key_file(self, node: str) -> Path:
         return self.keys_dir / f"{node}.key"

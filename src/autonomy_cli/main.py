@@ -6,6 +6,11 @@ autonomy zone deploy|list|delete|render|status
 autonomy zone logs|inlet                 commands/logs.py
 autonomy dev, autonomy --rm              commands/dev.py
 
+Global options go before the command (``autonomy --output json zone list``): ``--no-input``
+(never ask), ``--output plain|json``, ``-q/--quiet``, ``-v/--verbose``, ``--no-color``. The root
+callback folds them into the settings once
+(:func:`~autonomy_cli.commands.shared.use_global_options`); commands read them from there.
+
 :func:`main` is the ``autonomy`` command. A library error is printed by the commands
 (:func:`~autonomy_cli.commands.shared.handled`); anything else that escapes is a bug of
 ours, printed as one line ``error: internal error: ...`` (exit 1) so that no traceback,
@@ -31,7 +36,7 @@ from pathlib import Path  # noqa: E402
 import typer  # noqa: E402
 
 from .commands import cluster, dev, logs, zone  # noqa: E402
-from .commands.shared import EXIT_BROKEN_PIPE, handled, quiet_stdout, settings  # noqa: E402
+from .commands.shared import EXIT_BROKEN_PIPE, handled, quiet_stdout, use_global_options  # noqa: E402
 from .errors import UsageError, printable  # noqa: E402
 from .settings import debug_from_env  # noqa: E402
 
@@ -52,8 +57,14 @@ def _main(
         False, "--rm", help="Run the dev loop (`autonomy dev`): deploy, follow, delete the zone on exit."
     ),
     dir: Path | None = typer.Option(None, "--dir", help="With --rm: the project folder (default: here)."),
+    no_input: bool = typer.Option(False, "--no-input", help="Never ask anything (for scripts and agents)."),
+    output: str = typer.Option("plain", "--output", metavar="plain|json", help="Print data as plain text or JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or info lines (data and errors only)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show more detail (each deploy step)."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text without colours (also: NO_COLOR=1)."),
 ) -> None:
-    s = settings()  # a bad setting is reported before any command does anything
+    # a bad setting or global option is reported before any command does anything
+    s = use_global_options(no_input=no_input, output=output, quiet=quiet, verbose=verbose, no_color=no_color)
     if rm:
         if ctx.invoked_subcommand is not None:
             raise UsageError(f"--rm runs the dev loop by itself; drop it or `{ctx.invoked_subcommand}`")

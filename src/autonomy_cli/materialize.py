@@ -5,22 +5,26 @@ reuses) each node's Curve25519 key pair, writes the roster every container mount
 the per-container env files that carry secret values (mode 0600, only the variables that
 are secret, only for the containers that name them). Keys are stable across deploys: an
 existing, readable key file for a node is reused. Files of nodes that left the zone are
-removed. Where each file goes is :mod:`autonomy_cli.layout`'s.
+removed. The model gateway's bearer token is made once per zone (random, 0600) and kept;
+it reaches the gateway and the app containers only through 0600 env files. Where each
+file goes is :mod:`autonomy_cli.layout`'s.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from autonomy import ConfigurationError
 from autonomy.transport.roster import KeyPair, NodeEntry, Roster, generate_keypair, load_keypair
 
 from .errors import PlanError
+from .gateway import CLIENT_KEY, TOKEN_ENV, GatewayPlan
 from .manifest import secret_value_problem
 from .plan import NodePlan, ZonePlan
 
-__all__ = ["env_file_text", "materialize"]
+__all__ = ["env_file_text", "gateway_token", "materialize"]
 
 _MODE_PRIVATE_DIR = 0o700
 _MODE_PRIVATE_FILE = 0o600
@@ -58,6 +62,27 @@ def _key_for_file(path: Path, name: str) -> KeyPair:
     return pair
 
 
+def gateway_token(path: Path) -> str:
+    """The zone's gateway token, from ``path`` (0600) or made now: 43 URL-safe characters
+    (32 random bytes). Never printed nor logged."""
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        token = ""
+    if len(token) < 32 or secret_value_problem(token) is not None:
+        token = secrets.token_urlsafe(32)
+        _write_private(path, token + "\n")
+    os.chmod(path, _MODE_PRIVATE_FILE)
+    return token
+
+
+def _gateway_files(gw: GatewayPlan) -> set[Path]:
+    token = gateway_token(gw.token_file)
+    _write_private(gw.env_file, env_file_text(((TOKEN_ENV, token), *gw.providers)))
+    _write_private(gw.client_env_file, env_file_text(((CLIENT_KEY, token),)))
+    return {gw.env_file, gw.client_env_file}
+
+
 def env_file_text(variables: tuple[tuple[str, str], ...]) -> str:
     """``NAME='value'`` lines that Compose v1 (python-dotenv) and v2 (compose-go) read alike."""
     lines = []
@@ -72,11 +97,15 @@ def env_file_text(variables: tuple[tuple[str, str], ...]) -> str:
 def materialize(plan: ZonePlan) -> Roster:
     """Write the zone's private files under ``plan.state_dir``; return the roster written.
 
-    * ``keys/<node>.key`` (0600): each node's key pair, reused when already there;
+    * ``keys/<node>.key`` (0600): each node's key pair, reused when already there (a
+      container that is a service, ``NodePlan.kind``, gets none and no roster entry);
     * ``roster.json`` (0644): every node's name, pod, endpoint and public key, plus the
       zone's probe identity (``keys/probe.key``, role ``probe``) that deploy pings with;
     * ``secrets/<instance>--<container>.env`` (0600): the secret variables of that
-      container only, for containers that have some.
+      container only, for containers that have some;
+    * for a zone with a model gateway: ``secrets/gateway.token`` (kept across deploys),
+      ``secrets/gateway.env`` (the token and the provider settings, for the gateway
+      only) and ``secrets/gateway-client.env`` (the token, for every app container).
 
     Key and env files of nodes no longer in the plan are deleted. Folders are 0700.
     """
@@ -84,7 +113,7 @@ def materialize(plan: ZonePlan) -> Roster:
     _private_dir(plan.keys_dir)
     _private_dir(plan.secrets_dir)
     entries: list[NodeEntry] = []
-    for node in plan.nodes():
+    for node in plan.zone_nodes():  # a service gets no key and no roster entry
         pair = _key_for(node)
         entries.append(
             NodeEntry(
@@ -121,7 +150,9 @@ def materialize(plan: ZonePlan) -> Roster:
         if node.secrets_file is not None:
             _write_private(node.secrets_file, env_file_text(node.secret_env))
             wanted_env.add(node.secrets_file)
-    wanted_keys = {n.key_file for n in plan.nodes()} | {plan.probe_key_file}
+    if plan.gateway is not None:
+        wanted_env |= _gateway_files(plan.gateway)
+    wanted_keys = {n.key_file for n in plan.zone_nodes()} | {plan.probe_key_file}
     for stale in plan.keys_dir.glob("*.key"):
         if stale not in wanted_keys:
             stale.unlink()

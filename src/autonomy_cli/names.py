@@ -11,7 +11,10 @@ Compose project, Docker network        ``autonomy-<zone>`` (one per zone)
 a project's local image                ``autonomy-<zone>-<image>`` (from ``images/<image>``)
 the probe identity                     ``<cluster>-<zone>-probe``
 an inlet relay container               ``autonomy-<zone>-inlet-<local port>``
-the base image                         :data:`BASE_IMAGE`
+a pod instance's volume                ``autonomy-<zone>-<instance>--<volume>``: one per
+(:func:`volume_name`)                  instance, the same at every deploy
+the base images                        :data:`BASE_IMAGE`, :data:`BASE_DEV_IMAGE`
+the MCP proxy image                    :data:`MCP_IMAGE`
 =====================================  ===============================================
 
 Node names (``<cluster>-<zone>-<instance>-<container>``) are the runtime's rule:
@@ -21,7 +24,9 @@ Node names (``<cluster>-<zone>-<instance>-<container>``) are the runtime's rule:
 from __future__ import annotations
 
 __all__ = [
+    "BASE_DEV_IMAGE",
     "BASE_IMAGE",
+    "MCP_IMAGE",
     "image_tag",
     "instance_names",
     "network_name",
@@ -29,10 +34,17 @@ __all__ = [
     "project_name",
     "relay_name",
     "service_name",
+    "volume_name",
 ]
 
 #: What user Dockerfiles say ``FROM``; built locally (autonomy_cli.docker.image).
 BASE_IMAGE = "ghcr.io/build-trust/autonomy-python"
+#: The same plus pip, uv, bash, a C toolchain and user ``nonroot``: the first stage of
+#: a Dockerfile that adds requirements (built locally when a Dockerfile names it).
+BASE_DEV_IMAGE = f"{BASE_IMAGE}-dev"
+#: The stdio-to-SSE proxy of MCP servers that ``autonomy.yaml`` names as a registry
+#: image; built locally too (autonomy_cli.docker.mcpimage).
+MCP_IMAGE = "ghcr.io/build-trust/mcp-proxy"
 
 
 def instance_names(pod: str, clones: int) -> list[str]:
@@ -68,3 +80,8 @@ def probe_name(cluster: str, zone: str) -> str:
 def relay_name(zone: str, local_port: int) -> str:
     """The container of the inlet relay that serves ``127.0.0.1:<local_port>``."""
     return f"autonomy-{zone}-inlet-{local_port}"
+
+
+def volume_name(zone: str, instance: str, volume: str) -> str:
+    """The Docker volume of pod instance ``instance`` for its pod's volume ``volume``."""
+    return f"autonomy-{zone}-{instance}--{volume}"

@@ -14,9 +14,23 @@ variable                   default            meaning
                                               ``container`` (a throwaway container on the
                                               zone's network), ``auto`` (host when it
                                               reaches the zone's network)
+``AUTONOMY_OFFLINE_MODEL``  ``1``               ``0``: no bundled offline model behind the zone's
+                                              model gateway when no provider is configured
+                                              (its first build compiles llama.cpp: minutes)
+``OPENAI_API_KEY``,        (unset)            the model gateway's providers, when the
+``ANTHROPIC_API_KEY``,                        project's secrets file names none of them
+``OPENAI_BASE_URL``,                          (:mod:`autonomy_cli.gateway`); only the
+``AUTONOMY_GATEWAY_MODEL``                    gateway's container ever gets them
 ``AUTONOMY_DEBUG``         (unset)            ``1``: an unexpected error shows its traceback
                                               instead of one line
+``NO_COLOR``               (unset)            set to anything: plain text, no colour or
+                                              style (https://no-color.org), as ``--no-color``
 =========================  =================  ================================================
+
+The root command's global options (``autonomy --no-input --output json -q -v --no-color
+<command>``) are folded in once, by :meth:`CliSettings.with_options`: every command then
+reads them from the same object (``no_input``, ``output``, ``quiet``, ``verbose``,
+``color``), never from its own flags alone.
 """
 
 from __future__ import annotations
@@ -24,19 +38,24 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, cast
 
 from .errors import UsageError
 
-__all__ = ["MAX_WAIT", "CliSettings", "check_wait", "debug_from_env"]
+__all__ = ["MAX_WAIT", "OUTPUTS", "PROVIDER_ENV", "CliSettings", "Output", "check_wait", "debug_from_env"]
 
 MAX_WAIT = 86_400.0
 """The longest ``zone deploy`` waits for its nodes (a day): a bound, not a goal."""
 
+#: the model gateway's provider settings (:mod:`autonomy_cli.gateway`); only its container gets them
+PROVIDER_ENV = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "AUTONOMY_GATEWAY_MODEL")
+
 BaseSource = Literal["auto", "online", "offline"]
 ProbeWay = Literal["auto", "host", "container"]
+Output = Literal["plain", "json"]
+OUTPUTS: tuple[Output, ...] = ("plain", "json")
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,36 @@ class CliSettings:
     deploy_wait: float
     probe: ProbeWay = "auto"
     debug: bool = False
+    no_input: bool = False  # never ask a question (``--no-input``)
+    output: Output = "plain"  # ``--output json``: commands that print data print JSON
+    quiet: bool = False  # ``-q``: no progress or info lines; data and errors still shown
+    verbose: bool = False  # ``-v``: more detail (each step of a deploy, as it happens)
+    color: bool = True  # False with ``--no-color`` or NO_COLOR: plain text, no escape codes
+    offline_model: bool = True  # AUTONOMY_OFFLINE_MODEL: the bundled model when no provider is set
+    #: the model gateway's provider settings from the environment (never shown)
+    providers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def as_json(self) -> bool:
+        """Data is to be printed as JSON (``--output json``)."""
+        return self.output == "json"
+
+    def with_options(self, *, no_input: bool, output: str, quiet: bool, verbose: bool, no_color: bool) -> CliSettings:
+        """These settings with the root command's global options folded in (UsageError
+        for a bad ``--output`` or for ``-q`` with ``-v``)."""
+        fmt = output.strip().lower()
+        if fmt not in OUTPUTS:
+            raise UsageError(f"--output {output!r}: expected plain or json")
+        if quiet and verbose:
+            raise UsageError("-q/--quiet and -v/--verbose contradict each other; choose one")
+        return replace(
+            self,
+            no_input=self.no_input or no_input,
+            output=fmt,
+            quiet=quiet,
+            verbose=verbose,
+            color=self.color and not no_color,
+        )
 
     @property
     def zones_dir(self) -> Path:
@@ -85,6 +134,9 @@ class CliSettings:
             deploy_wait=wait,
             probe=cast(ProbeWay, probe),
             debug=debug_from_env(env),
+            color=not env.get("NO_COLOR"),
+            offline_model=(env.get("AUTONOMY_OFFLINE_MODEL") or "1").strip().lower() not in ("0", "false", "no", "off"),
+            providers=tuple((name, env[name]) for name in PROVIDER_ENV if env.get(name)),
         )
 
 

@@ -4,6 +4,7 @@ containers as views in memory (no Docker)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -14,6 +15,7 @@ from autonomy_cli.compose import network_labels
 from autonomy_cli.docker.containers import ContainerView
 from autonomy_cli.docker.engine import NodeCheck
 from autonomy_cli.docker.image import BaseImageResult
+from autonomy_cli.docker.pullcheck import mcp_refs
 from autonomy_cli.logs.source import ContainerInfo, ListStream, LogStream
 from autonomy_cli.names import service_name
 from autonomy_cli.plan import ZonePlan
@@ -51,6 +53,7 @@ class FakeEngine:
         self.calls: list[tuple[str, Any]] = []
         self.views: dict[str, ContainerView] = {}  # service name -> container
         self.images: dict[str, str] = {}
+        self.http_answers = True  # what wait_http says
         self._ids = itertools.count(1)
 
     # -- helpers
@@ -69,7 +72,7 @@ class FakeEngine:
             clone=inst.clone,
             role="app",
             container=node.container,
-            node=node.name,
+            node=node.name if node.is_node else "",
             infra=inst.name,
         )
         return ContainerView(self._new_id(), f"x-{service_name(instance, container)}", "running", labels, "running")
@@ -94,7 +97,34 @@ class FakeEngine:
     def image_id(self, tag: str) -> str | None:
         return self.images.get(tag)
 
-    def build(self, plan: ZonePlan, on_line: Callable[[str, str], None] | None = None) -> dict[str, str]:
+    def gateway_host(self) -> str:
+        return "172.17.0.1"
+
+    def wait_http(self, url: str, timeout: float) -> bool:
+        self.calls.append(("wait_http", (url, timeout)))
+        return self.http_answers
+
+    def free_port(self, start: int, host: str = "127.0.0.1", avoid: Iterable[int] = ()) -> int:
+        self.calls.append(("free_port", (start, host)))
+        return next(p for p in itertools.count(start) if p not in set(avoid))
+
+    def ensure_model_image(self, source: BaseSource, on_step: Callable[[str], None] | None = None) -> str:
+        self.calls.append(("model_image", source))
+        return "autonomy-local/smollm2:0123456789abcdef"
+
+    def ensure_mcp_image(self, plan: ZonePlan, on_step: Callable[[str], None] | None = None) -> str | None:
+        refs = mcp_refs(plan)
+        if refs:
+            self.calls.append(("mcp_image", tuple(refs)))
+        return "cached" if refs else None
+
+    def check_images(self, plan: ZonePlan) -> list[str]:
+        self.calls.append(("check_images", tuple(b.tag for b in plan.builds)))
+        return []
+
+    def build(
+        self, plan: ZonePlan, on_line: Callable[[str, str], None] | None = None, *, no_cache: bool = False
+    ) -> dict[str, str]:
         self.calls.append(("build", sorted(b.tag for b in plan.builds)))
         for b in plan.builds:
             self.images[b.tag] = f"sha256:{b.tag}:{next(self._ids)}"
@@ -131,6 +161,17 @@ class FakeEngine:
             )
             for n in inst.nodes:
                 self.views[service_name(inst.name, n.container)] = self._app(plan, inst.name, n.container)
+        gw = plan.gateway
+        if gw is not None:  # the zone's own containers: gateway (and offline model)
+            labels = L.ContainerLabels(cluster=plan.cluster, zone=plan.zone, role="gateway", container="gateway")
+            self.views["autonomy.gateway"] = ContainerView(
+                self._new_id(), "x-gateway", "running", dataclasses.replace(labels, listen=gw.listen), "running"
+            )
+            if gw.model is not None:
+                labels = L.ContainerLabels(cluster=plan.cluster, zone=plan.zone, role="model", container="model")
+                self.views["autonomy.model"] = ContainerView(
+                    self._new_id(), "x-model", "running", labels, "running", published={8080: gw.model.host_port}
+                )
         if on_network is not None:
             on_network()
         if while_up is not None:

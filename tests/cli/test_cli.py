@@ -20,15 +20,18 @@ from clirun import run_autonomy
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str, home: Path, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, home: Path, cwd: Path | None = None, stdin: int | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    inherited = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     full = {
-        **os.environ,
+        **inherited,
         "AUTONOMY_HOME": str(home),
         "DOCKER_HOST": "unix:///nonexistent/docker.sock",
         "COLUMNS": "200",
         **env,
     }
-    return run_autonomy(args, env=full, cwd=cwd, timeout=60)
+    return run_autonomy(args, env=full, cwd=cwd, timeout=60, stdin=stdin)
 
 
 @pytest.mark.parametrize(("text", "expected"), [(t, e) for _, t, e in INVALID], ids=[i for i, _, _ in INVALID])
@@ -82,3 +85,60 @@ def test_bad_setting_exit_2(tmp_path: Path) -> None:
     r = run("zone", "list", home=tmp_path / "home", AUTONOMY_PROBE="radar")
     assert r.returncode == 2 and "AUTONOMY_PROBE: expected auto, host or container, got 'radar'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# --------------------------------------------------------------------------- global options
+
+ANSI = "\x1b["
+
+
+def test_output_json_before_the_command_prints_json(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    enrolled = run("--output", "json", "cluster", "enroll", "--no-input", home=home)
+    assert enrolled.returncode == 0 and enrolled.stdout == "", enrolled.stdout  # info: on stderr
+    shown = json.loads(run("--output", "json", "cluster", "show", home=home).stdout)
+    assert len(shown["id"]) == 32 and shown["zones"] == []
+    assert json.loads(run("cluster", "show", "--json", home=home).stdout) == shown  # --json still works
+    bad = run("--output", "yaml", "cluster", "show", home=home)
+    assert bad.returncode == 2 and "expected plain or json" in bad.stderr
+
+
+def test_quiet_leaves_out_info_lines_but_not_data_or_errors(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    loud = run("zone", "render", "--dir", str(ROOT / "examples" / "hello"), home=home)
+    quiet = run("-q", "zone", "render", "--dir", str(ROOT / "examples" / "hello"), home=home)
+    assert loud.returncode == quiet.returncode == 0
+    assert "not enrolled yet" in loud.stderr and quiet.stderr == ""
+    assert quiet.stdout == loud.stdout and "services:" in quiet.stdout  # the data
+    enrolled = run("-q", "cluster", "enroll", "--no-input", home=home)
+    assert enrolled.returncode == 0 and enrolled.stdout == "" and (home / "cluster.key").exists()
+    assert "public key" in run("--quiet", "cluster", "show", home=home).stdout
+    failed = run("-q", "zone", "delete", "Not-A-Zone", home=home)
+    assert failed.returncode == 2 and "is not a zone name" in failed.stderr
+    both = run("-q", "-v", "cluster", "show", home=home)
+    assert both.returncode == 2 and "choose one" in both.stderr
+
+
+@pytest.mark.parametrize(("args", "env"), [(("--no-color",), {}), ((), {"NO_COLOR": "1"})])
+def test_no_color_means_no_escape_codes(tmp_path: Path, args: tuple[str, ...], env: dict[str, str]) -> None:
+    home = tmp_path / "home"
+    forced = {"FORCE_COLOR": "1", "TERM": "xterm-256color"}
+    coloured = run("zone", "delete", "Not-A-Zone", home=home, **forced)
+    assert coloured.returncode == 2 and ANSI in coloured.stderr  # it can fail: colours are there by default
+    plain = run(*args, "zone", "delete", "Not-A-Zone", home=home, **forced, **env)
+    assert plain.returncode == 2 and "is not a zone name" in plain.stderr and ANSI not in plain.stderr
+    run("cluster", "enroll", "--no-input", home=home)
+    assert ANSI in run("cluster", "show", "--json", home=home, **forced).stdout
+    assert ANSI not in run(*args, "cluster", "show", "--json", home=home, **forced, **env).stdout
+
+
+def test_zone_delete_with_stdin_closed_never_hangs_and_needs_yes(tmp_path: Path) -> None:
+    for args in (("zone", "delete", "hello"), ("--no-input", "zone", "delete", "hello")):
+        r = run(*args, home=tmp_path / "home", stdin=subprocess.DEVNULL)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "zone hello: not deleted" in r.stderr and "add -y/--yes" in r.stderr
+        assert "everything of it?" not in r.stdout + r.stderr
+    both = run("zone", "delete", "hello", "--all", "-y", home=tmp_path / "home", stdin=subprocess.DEVNULL)
+    assert both.returncode == 2 and "--all" in both.stderr and "Traceback" not in both.stderr
+    sure = run("zone", "delete", "hello", "-y", home=tmp_path / "home", stdin=subprocess.DEVNULL)
+    assert sure.returncode == 1 and "Docker is not reachable" in sure.stderr  # it went ahead

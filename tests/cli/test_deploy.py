@@ -41,6 +41,7 @@ def project(tmp_path: Path) -> Path:
     for image in ("web", "runner", "unused"):
         (root / "images" / image).mkdir(parents=True)
         (root / "images" / image / "Dockerfile").write_text("FROM ghcr.io/build-trust/autonomy-python\n")
+        (root / "images" / image / "main.py").write_text("from autonomy import Node\n\nNode.start()\n")
     (root / "autonomy.yaml").write_text(MANIFEST)
     return root
 
@@ -161,3 +162,49 @@ def test_dev_after_a_failed_whole_deploy_the_next_change_redeploys_all(loop, pro
     (project / "autonomy.yaml").write_text(MANIFEST)
     dev.on_changes(_change(project, "images/runner/main.py"))
     assert engine.services("up") == ["shop", "shop"] and engine.services("up_services") == []
+
+
+def test_services_are_not_waited_for(project: Path, settings: CliSettings) -> None:
+    """A container whose image never calls Node.start is a service: no probe waits for
+    it, the deploy says so, and it gets no node key."""
+    (project / "images" / "runner" / "main.py").write_text("import http.server  # a plain server, no node\n")
+    engine = FakeEngine()
+    seen, on_event = _events()
+    r = deploy(project, settings, on_event=on_event, engine=engine)  # type: ignore[arg-type]
+    assert r.not_nodes == tuple(RUNNERS)
+    assert engine.services("probe") == [[n.name for n in r.plan.nodes() if n.pod == "web"]]
+    assert sorted(r.answered) == [n.name for n in r.plan.nodes() if n.pod == "web"]
+    assert any("2 service(s), not waited for" in e.text for e in seen)
+    keys = sorted(p.name for p in settings.zone_dir("shop").joinpath("keys").glob("*.key"))
+    assert len(keys) == 2 and not any("runner" in k for k in keys)  # the web node's and the probe's
+
+
+def test_a_zone_of_services_starts_no_probe(project: Path, settings: CliSettings) -> None:
+    for image in ("web", "runner"):
+        (project / "images" / image / "main.py").unlink()
+    engine = FakeEngine()
+    seen, on_event = _events()
+    r = deploy(project, settings, on_event=on_event, engine=engine)  # type: ignore[arg-type]
+    assert engine.services("probe") == [] and r.answered == {} and r.probe == "none"
+    assert not any("Waiting for" in e.text for e in seen)
+    assert [sorted(c) for c in engine.services("check_images")] == [["autonomy-shop-runner", "autonomy-shop-web"]]
+
+
+def test_a_zone_with_an_mcp_proxy_gets_it_built_before_the_image_check(project: Path, settings: CliSettings) -> None:
+    """The MCP proxy image is ours (docker/mcpimage.py): ensured before the image check,
+    its container a service; a zone without one does not ask for it."""
+    engine = FakeEngine()
+    deploy(project, settings, on_event=lambda e: None, engine=engine)  # type: ignore[arg-type]
+    assert engine.services("mcp_image") == []
+    (project / "autonomy.yaml").write_text(
+        MANIFEST + "      - name: time\n        image: ghcr.io/build-trust/mcp-proxy\n"
+        '        args: ["--sse-port", "8001", "--", "uvx", "mcp-server-time"]\n'
+    )
+    engine = FakeEngine()
+    seen, on_event = _events()
+    r = deploy(project, settings, on_event=on_event, engine=engine)  # type: ignore[arg-type]
+    asked = [c[0] for c in engine.calls]
+    assert asked.index("mcp_image") < asked.index("check_images")
+    assert engine.services("mcp_image") == [("ghcr.io/build-trust/mcp-proxy",)]
+    assert any(e.text == "MCP proxy image ghcr.io/build-trust/mcp-proxy: cached" for e in seen)
+    assert sorted(r.not_nodes) == ["runner-0--time", "runner-1--time"]

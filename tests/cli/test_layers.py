@@ -26,10 +26,12 @@ LAYERS: list[tuple[int, str]] = [
     (3, "autonomy_cli.zones"),
     (3, "autonomy_cli.logs.follow"),
     (3, "autonomy_cli.logs.page"),
+    (3, "autonomy_cli.logs.api"),
     (2, "autonomy_cli.docker"),
     (1, "autonomy_cli.logs"),  # lines, merge, source, reader: pure
     (1, "autonomy_cli.manifest"),
     (1, "autonomy_cli.plan"),
+    (1, "autonomy_cli.gateway"),
     (1, "autonomy_cli.materialize"),
     (1, "autonomy_cli.compose"),
     (1, "autonomy_cli.cluster"),

@@ -484,8 +484,8 @@ INVALID: list[tuple[str, str, str]] = [
     ),
     (
         "portals-unknown-key",
-        "name: a\npods:\n" + POD + "    portals: {outlet: []}\n",
-        "autonomy.yaml: pods[0].portals.outlet: unknown key; did you mean 'outlets'?",
+        "name: a\npods:\n" + POD + "    portals: {outlest: []}\n",
+        "autonomy.yaml: pods[0].portals.outlest: unknown key; did you mean 'outlets'?",
     ),
     (
         "duplicate-key",

@@ -13,7 +13,7 @@ from autonomy.transport.roster import Roster, load_keypair
 from autonomy_cli.errors import PlanError
 from autonomy_cli.manifest import load
 from autonomy_cli.materialize import env_file_text, materialize
-from autonomy_cli.plan import BIG, REGULAR, ZonePlan, plan
+from autonomy_cli.plan import BIG, OUTLET_BASE_PORT, REGULAR, ZonePlan, memory_check, plan
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CLUSTER = "19f138000c5dcc2eaa7d8f21594fc0c3"
@@ -77,11 +77,14 @@ def test_public_port_and_outlets(tmp_path: Path) -> None:
     p = _plan("portals", tmp_path)
     assert p.public_port == 32101  # 32100 is an inlet of this zone
     main, db0, db1 = p.instances
-    assert [(x.host_port, x.container_port, x.purpose) for x in main.ports] == [
-        (32101, 8000, "public"),
-        (32100, 7000, "outlet"),
+    # an outlet is published to its pod's forwarder (a private port), which connects to `to`
+    assert [(x.host_port, x.container_port, x.purpose, x.target) for x in main.ports] == [
+        (32101, 8000, "public", "8000"),
+        (32100, OUTLET_BASE_PORT, "outlet", "127.0.0.1:7000"),
     ]
-    assert [(x.host_port, x.container_port) for x in db0.ports] == [(32200, 5432)]
+    assert [(x.host_port, x.container_port, x.target) for x in db0.ports] == [
+        (32200, OUTLET_BASE_PORT, "127.0.0.1:5432")
+    ]
     assert db1.ports == ()
     assert any("clone 0" in w for w in p.warnings)
 
@@ -210,3 +213,102 @@ def test_secret_free_containers_get_no_env_file(tmp_path: Path) -> None:
     roster = json.loads((tmp_path / "state" / "roster.json").read_text())
     assert [n["endpoint"] for n in roster["nodes"] if n["role"] == "node"] == ["tcp://p:5555", "tcp://p:5556"]
     assert REGULAR.cpus == p.instances[0].cpus
+
+
+def test_nodes_and_services(tmp_path: Path) -> None:
+    """A container is a node only when its local build context is one of node_contexts;
+    a registry image is always a service. A service gets no key and no roster entry."""
+    m = load(FIXTURES / "mcp")
+    everything = plan(m, CLUSTER, FIXTURES / "mcp", tmp_path / "a", host_cpus=2)
+    assert [(n.container, n.kind) for n in everything.nodes()] == [("main", "node"), ("fetch", "service")]
+    assert [n.container for n in everything.zone_nodes()] == ["main"]
+    none = plan(m, CLUSTER, FIXTURES / "mcp", tmp_path / "b", host_cpus=2, node_contexts=())
+    assert [n.kind for n in none.nodes()] == ["service", "service"] and none.zone_nodes() == ()
+    chosen = plan(m, CLUSTER, FIXTURES / "mcp", tmp_path / "c", host_cpus=2, node_contexts={"images/main"})
+    assert [n.kind for n in chosen.nodes()] == [n.kind for n in everything.nodes()]
+    roster = materialize(everything)
+    assert [e.name for e in roster.nodes if e.role != "probe"] == [everything.nodes()[0].name]
+    assert sorted(p.name for p in everything.keys_dir.glob("*.key")) == sorted(
+        [everything.nodes()[0].key_file.name, everything.probe_key_file.name]
+    )
+    materialize(none)  # no node at all: only the probe's key and roster entry
+    assert [p.name for p in none.keys_dir.glob("*.key")] == [none.probe_key_file.name]
+
+
+def test_volumes_are_per_pod_instance_and_stable(tmp_path: Path) -> None:
+    p = _plan("volumes", tmp_path)
+    by_name = {i.name: i for i in p.instances}
+    assert [(v.name, v.volume, v.size) for v in by_name["main-pod"].volumes] == [
+        ("autonomy-volumes-main-pod--data", "data", 10 * 2**30),
+        ("autonomy-volumes-main-pod--cache", "cache", 500 * 10**6),
+    ]
+    # each clone has its own volume, as each pod of the cloud has its own
+    assert [v.name for v in by_name["db-0"].volumes] == ["autonomy-volumes-db-0--store"]
+    assert [v.name for v in by_name["db-1"].volumes] == ["autonomy-volumes-db-1--store"]
+    main, reader = by_name["main-pod"].nodes
+    assert [(m.source, m.target, m.read_only) for m in main.mounts] == [
+        ("autonomy-volumes-main-pod--data", "/var/lib/app", False),
+        ("autonomy-volumes-main-pod--cache", "/cache", False),
+    ]
+    assert [(m.source, m.target, m.read_only) for m in reader.mounts] == [
+        ("autonomy-volumes-main-pod--data", "/srv/data $HOME", True)
+    ]
+    # the same names at the next deploy, whatever the state folder or cluster
+    again = plan(load(FIXTURES / "volumes"), "0" * 32, FIXTURES / "volumes", tmp_path / "x", host_cpus=1)
+    assert [v.name for i in again.instances for v in i.volumes] == [v.name for i in p.instances for v in i.volumes]
+    assert any("size is not enforced" in w for w in p.warnings)
+
+
+def test_env_forms_reach_env_and_secret_files(tmp_path: Path) -> None:
+    p = _plan("envforms", tmp_path)
+    (node,) = p.nodes()
+    assert node.env == (("LOG_LEVEL", "INFO"), ("MODE", "fast"), ("PORT", "8080"))
+    assert node.secret_env == (("API_KEY", "sk-golden-envforms-1234"), ("TOKEN", "tok-golden-envforms-5678"))
+    materialize(p)
+    assert node.secrets_file is not None
+    assert node.secrets_file.read_text() == "API_KEY='sk-golden-envforms-1234'\nTOKEN='tok-golden-envforms-5678'\n"
+
+
+def test_outlets_pod_name_and_unpublished_outlets(tmp_path: Path) -> None:
+    p = _plan("aliases", tmp_path)
+    by_name = {i.name: i for i in p.instances}
+    assert [(x.host_port, x.container_port, x.purpose) for x in by_name["main-pod"].ports] == [
+        (32100, 8000, "public"),
+        (32110, OUTLET_BASE_PORT, "outlet"),
+    ]
+    # an outlet listed by main-pod with pod_name: db-pod publishes db-pod's port; the one
+    # without inlet_from gets a forwarder in its pod (for `zone inlet`) but no host port
+    assert [(x.host_port, x.container_port, x.target) for x in by_name["db-pod"].ports] == [
+        (32111, OUTLET_BASE_PORT, "127.0.0.1:5432"),
+        (None, OUTLET_BASE_PORT + 1, "127.0.0.1:6379"),
+    ]
+    (unpublished,) = [w for w in p.warnings if "no inlet_from" in w]
+    assert "db-pod:6379" in unpublished
+    assert any("imagePullPolicy" in w for w in p.warnings)
+    assert any("inlets (port 9000)" in w for w in p.warnings)
+
+
+def test_memory_check_refuses_only_what_cannot_start(tmp_path: Path) -> None:
+    p = _plan("distribute", tmp_path)  # main-pod and 5 runners, all big (2 GiB each)
+    gib = 2**30
+    assert memory_check(p, 0) == ([], [])  # unknown host memory: nothing to say
+    assert memory_check(p, 64 * gib) == ([], [])
+    problems, warnings = memory_check(p, 8 * gib)  # 12 GiB of caps: still starts
+    assert problems == []
+    (w,) = warnings
+    assert "6 containers may use up to 12.0 GiB" in w and "this host has 8.0 GiB" in w and "caps, not reservations" in w
+    problems, warnings = memory_check(p, 1 * gib)  # one big container alone is over the host
+    assert problems == [
+        f"pod {name} (big) gives each container 2.0 GiB of memory; this host has 1.0 GiB"
+        for name in ("main-pod", "runner-pod")  # each pod once, not each clone
+    ]
+    assert warnings == []
+
+
+def test_memory_check_a_hundred_regular_pods_is_a_warning(tmp_path: Path) -> None:
+    pods = "".join(f"  - name: p{i}\n    containers: [{{name: c, image: x/y}}]\n" for i in range(100))
+    (tmp_path / "autonomy.yaml").write_text("name: many\npods:\n" + pods)
+    p = plan(load(tmp_path), CLUSTER, tmp_path, tmp_path / "state", host_cpus=2)
+    problems, warnings = memory_check(p, int(23.5 * 2**30))  # 25 GiB of caps on a 23.5 GiB host
+    assert problems == []
+    assert len(warnings) == 1 and "100 containers may use up to 25.0 GiB" in warnings[0]

@@ -9,43 +9,60 @@ from __future__ import annotations
 
 import os
 
+import docker.errors
 import pytest
+from devtools import ZONE_LABEL, connect_engine
+from prebuild import Prebuild
 
 from clirun import LABEL, run_autonomy
 
 TEST_LABEL = LABEL + "test"
 
 
-def _require_docker() -> bool:
-    return os.environ.get("AUTONOMY_REQUIRE_DOCKER", "").strip().lower() in ("1", "true", "yes")
-
-
-def _no_docker(reason: str) -> None:
-    if _require_docker():
-        pytest.fail(f"AUTONOMY_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
-def docker_client():
-    """A ``docker.DockerClient`` talking to a live engine; skips (or fails, see above)."""
+def _engine(request):
+    """The engine's client and the images being built on the side (see docker_client)."""
+    client = connect_engine()
+    if os.environ.get("AUTONOMY_E2E_COLD") == "1":
+        _remove_our_images(client)
+    from autonomy_cli.docker.image import ensure_base_image
+
+    ensure_base_image(client)  # every test needs it; then the others, on the side
+    # only the images this run's tests need (NEEDS_IMAGES of their modules)
+    needed = {
+        name for item in request.session.items for name in getattr(getattr(item, "module", None), "NEEDS_IMAGES", ())
+    }
+    prebuild = Prebuild(needed)
+    prebuild.start()
     try:
-        import docker
-    except ImportError as e:  # pragma: no cover - docker is a dependency
-        _no_docker(f"the docker SDK is not installed ({e})")
-    try:
-        client = docker.from_env(timeout=120)
-        client.ping()
-    except Exception as e:
-        _no_docker(f"Docker engine unreachable ({type(e).__name__}: {e})")
-    try:
-        yield client
+        yield client, prebuild
     finally:
+        prebuild.join()
         client.close()
 
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
-ZONE_LABEL = LABEL + "zone"
+@pytest.fixture(scope="session")
+def docker_client(_engine):
+    """A ``docker.DockerClient`` talking to a live engine that has the base image; skips
+    (or fails, see above).
+
+    With AUTONOMY_E2E_COLD=1 (CI) the engine is first cleared of our images, whichever
+    e2e test comes first, so that the first build of the base image starts from nothing."""
+    return _engine[0]
+
+
+@pytest.fixture(scope="session")
+def prebuilt(_engine) -> Prebuild:
+    """The images built on the side (tests/e2e/prebuild.py): ``prebuilt.wait("model")``."""
+    return _engine[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needed_images(request):
+    """A module with ``NEEDS_IMAGES = ("mcp", ...)`` starts once those images are built."""
+    names = getattr(request.module, "NEEDS_IMAGES", ())
+    if names:
+        request.getfixturevalue("prebuilt").wait(*names)
 
 
 @pytest.fixture(scope="session")
@@ -54,15 +71,47 @@ def autonomy_home(tmp_path_factory):
     return tmp_path_factory.mktemp("autonomy-home")
 
 
+OUR_IMAGES = ("ghcr.io/build-trust/autonomy-python", "ghcr.io/build-trust/mcp-proxy", "autonomy-local/rootfs")
+
+
+def _ours(client) -> list:
+    """Our images and their descendants (a base image's builder stages stay behind as
+    untagged children of a rootfs), newest first so that children go before parents."""
+    images = client.images.list(all=True)
+    ours = {img.id for img in images if any(t.startswith(OUR_IMAGES) for t in img.tags) or img.labels.get(ZONE_LABEL)}
+    grew = True
+    while grew:
+        before = len(ours)
+        ours |= {img.id for img in images if img.attrs.get("Parent") in ours}
+        grew = len(ours) > before
+    return [img for img in sorted(images, key=lambda i: i.attrs.get("Created", ""), reverse=True) if img.id in ours]
+
+
+def _remove_our_images(client) -> None:
+    """Remove :func:`_ours`. The engine may refuse one whose parent went first
+    ("unrecognized image ID"): it is tried again in the next round, from a fresh list."""
+    refused: list[str] = []
+    for _ in range(4):
+        left = _ours(client)
+        if not left:
+            return
+        refused = []
+        for img in left:
+            try:
+                client.images.remove(img.id, force=True)
+            except docker.errors.NotFound:
+                pass  # went with a child removed before it
+            except docker.errors.APIError as e:
+                refused.append(f"{img.id[:19]} {img.tags}: {e.explanation}")
+    left = _ours(client)
+    if left:
+        why = "; ".join(refused or [img.id for img in left])
+        pytest.fail(f"AUTONOMY_E2E_COLD=1 but our images could not all be removed: {why}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def cold_engine(docker_client):
-    """With AUTONOMY_E2E_COLD=1 (CI), start from an engine without our images, so the
-    first deploy builds the base image offline from nothing."""
-    if os.environ.get("AUTONOMY_E2E_COLD") == "1":
-        for img in docker_client.images.list():
-            tags = " ".join(img.tags)
-            if "build-trust/autonomy-python" in tags or "autonomy-local/rootfs" in tags or img.labels.get(ZONE_LABEL):
-                docker_client.images.remove(img.id, force=True)
+    """The engine; cold (without our images) at the session's start under AUTONOMY_E2E_COLD=1."""
     return docker_client
 
 
@@ -71,18 +120,9 @@ def cli(autonomy_home, cold_engine):
     """Run the ``autonomy`` command as a user would; returns the CompletedProcess."""
 
     def run(*args: str, cwd=None, timeout: float = 600, env: dict[str, str] | None = None):
-        env = dict(os.environ, AUTONOMY_HOME=str(autonomy_home), COLUMNS="200", NO_COLOR="1", **(env or {}))
-        return run_autonomy(args, env=env, cwd=cwd, timeout=timeout)
+        full = dict(os.environ, AUTONOMY_HOME=str(autonomy_home), COLUMNS="200", NO_COLOR="1")
+        full.setdefault("AUTONOMY_OFFLINE_MODEL", "0")  # test_gateway.py and test_zone_agents.py ask for the model
+        full.update(env or {})
+        return run_autonomy(args, env=full, cwd=cwd, timeout=timeout)
 
     return run
-
-
-def leftovers(client, zone: str) -> list[str]:
-    """Every container, network or volume still labelled with the zone."""
-    f = {"label": f"{ZONE_LABEL}={zone}"}
-    return (
-        [f"container {c.name}" for c in client.containers.list(all=True, filters=f)]
-        + [f"network {n.name}" for n in client.networks.list(filters=f)]
-        + [f"volume {v.name}" for v in client.volumes.list(filters=f)]
-        + [f"probe {c.name}" for c in client.containers.list(all=True, filters={"label": f"{ZONE_LABEL}-probe={zone}"})]
-    )

@@ -6,6 +6,7 @@ what the ``autonomy`` entry point runs: tests/cli/clirun.py).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -13,19 +14,36 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from clirun import LABEL, autonomy_argv, run_autonomy
 
 PROJECTS = Path(__file__).resolve().parent / "projects"
+#: the repository's root
+ROOT = Path(__file__).resolve().parents[2]
+ZONE_LABEL = LABEL + "zone"
+#: the model gateway's provider settings, which a test sets all of (the unwanted ones empty)
+PROVIDERS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "AUTONOMY_GATEWAY_MODEL")
 
 
-def cli_env(home: Path) -> dict[str, str]:
-    return dict(os.environ, AUTONOMY_HOME=str(home), COLUMNS="200", NO_COLOR="1", PYTHONUNBUFFERED="1")
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of the ``autonomy`` runs: without the bundled offline model unless
+    ``extra`` asks for it (test_gateway.py and test_zone_agents.py do; building it compiles llama.cpp)."""
+    env = dict(os.environ, AUTONOMY_HOME=str(home), COLUMNS="200", NO_COLOR="1", PYTHONUNBUFFERED="1")
+    env.setdefault("AUTONOMY_OFFLINE_MODEL", "0")
+    env.update(extra)
+    return env
 
 
-def run_cli(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return run_autonomy(args, env=cli_env(home), timeout=timeout)
+def run_cli(
+    home: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_autonomy(args, env=cli_env(home, **(env or {})), timeout=timeout)
 
 
 def copy_project(name: str, dest: Path, zone: str) -> Path:
@@ -109,3 +127,69 @@ def images_of(client, zone: str) -> list[str]:
 
 def inlets_of(client, zone: str) -> list[str]:
     return [c.name for c in client.containers.list(all=True, filters={"label": f"{LABEL}zone-probe={zone}"})]
+
+
+def http_request(url: str, body: Any = None, timeout: float = 240) -> tuple[int, str]:
+    """(status, body) of a GET, or of a POST of ``body`` as JSON. Retried while the pod's
+    web server is not listening yet (the deploy waits for the node's ping, not for it)."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except (ConnectionError, urllib.error.URLError) as e:
+            if isinstance(e, urllib.error.URLError) and not isinstance(e.reason, ConnectionError):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def leftovers(client, zone: str) -> list[str]:
+    """Every container, network or volume still labelled with the zone."""
+    f = {"label": f"{ZONE_LABEL}={zone}"}
+    return (
+        [f"container {c.name}" for c in client.containers.list(all=True, filters=f)]
+        + [f"network {n.name}" for n in client.networks.list(filters=f)]
+        + [f"volume {v.name}" for v in client.volumes.list(filters=f)]
+        + [f"probe {c.name}" for c in client.containers.list(all=True, filters={"label": f"{ZONE_LABEL}-probe={zone}"})]
+    )
+
+
+def _require_docker() -> bool:
+    return os.environ.get("AUTONOMY_REQUIRE_DOCKER", "").strip().lower() in ("1", "true", "yes")
+
+
+def no_docker(reason: str) -> None:
+    """Skip the test for ``reason``; fail it instead under AUTONOMY_REQUIRE_DOCKER=1 (CI)."""
+    if _require_docker():
+        pytest.fail(f"AUTONOMY_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def connect_engine() -> Any:
+    """A ``docker.DockerClient`` of a live engine, or :func:`no_docker`."""
+    try:
+        import docker
+    except ImportError as e:  # pragma: no cover - docker is a dependency
+        no_docker(f"the docker SDK is not installed ({e})")
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as e:
+        no_docker(f"Docker engine unreachable ({type(e).__name__}: {e})")
+    return client
+
+
+def deploy_with_providers(home: Path, project: Path, **env: str) -> str:
+    """`zone deploy` with exactly the provider settings ``env`` (the others empty) and the
+    offline model allowed; returns what it printed."""
+    settings = {name: "" for name in PROVIDERS} | {"AUTONOMY_OFFLINE_MODEL": "1"} | env
+    r = run_cli(home, "zone", "deploy", "--dir", str(project), env=settings, timeout=1800)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    return out

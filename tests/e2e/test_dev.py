@@ -12,10 +12,9 @@ from __future__ import annotations
 import signal
 
 import pytest
-from devtools import Dev, app_containers, copy_project, images_of, run_cli
+from devtools import Dev, app_containers, copy_project, images_of, leftovers, run_cli
 
 from clirun import LABEL
-from conftest import leftovers
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.e2e
 def _cleanup(home, client, zone: str, dev: Dev | None) -> None:
     if dev is not None:
         dev.kill()
-    r = run_cli(home, "zone", "delete", zone, "--images")
+    r = run_cli(home, "zone", "delete", zone, "--images", "-y")
     assert r.returncode == 0, r.stdout + r.stderr
     assert leftovers(client, zone) == []
     assert images_of(client, zone) == []
@@ -101,7 +100,8 @@ def test_leftover_of_an_interrupted_dev_is_found_and_removed(cold_engine, autono
 
         second = Dev(autonomy_home, project)
         i = second.wait_for(rf"found zone {zone} left by an interrupted `autonomy dev` \(pid {first.proc.pid}\)")
-        second.wait_for(rf"^removed the leftover zone {zone}: 6 container\(s\), 1 network\(s\)", start=i)
+        # 3 app containers, their pods' 3 infra containers and the zone's model gateway
+        second.wait_for(rf"^removed the leftover zone {zone}: 7 container\(s\), 1 network\(s\)", start=i)
         second.wait_for(r"^steady/0/steady \| .*steady is up$")
         assert not set(app_containers(client, zone).values()) & set(left.values())
         assert second.stop(signal.SIGINT) == 0, second.output[-3000:]

@@ -12,10 +12,9 @@ import re
 import time
 
 import pytest
-from devtools import copy_project
+from devtools import copy_project, leftovers
 
 from clirun import LABEL
-from conftest import leftovers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 ZONE = "flood"
@@ -61,6 +60,6 @@ def test_two_senders_flood_a_regular_pod_that_keeps_answering(cli, docker_client
         assert max(latencies) < 2000, f"slowest echo {max(latencies):.0f} ms"
         assert "Traceback" not in sink_log
     finally:
-        r = cli("zone", "delete", ZONE, "--images")
+        r = cli("zone", "delete", ZONE, "--images", "-y")
         assert r.returncode == 0, r.stdout + r.stderr
         assert leftovers(docker_client, ZONE) == []

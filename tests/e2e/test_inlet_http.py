@@ -6,10 +6,9 @@ import json
 import urllib.request
 
 import pytest
-from devtools import copy_project, images_of, inlets_of, run_cli
+from devtools import copy_project, images_of, inlets_of, leftovers, run_cli
 
 from clirun import LABEL
-from conftest import leftovers
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +32,8 @@ def test_forward_to_a_pod_port_and_to_the_zone_http(cold_engine, autonomy_home, 
             assert inlet.forwarded and inlet.local_port != 8000
             health = _get(f"{inlet.url}/health")
             assert health["status"] == "ok" and health["node"].endswith(f"-{zone}-alpha-keeper")
-            assert _get(f"{inlet.url}/workers")["workers"] == [{"name": "k0"}, {"name": "k1"}, {"name": "k2"}]
+            workers = _get(f"{inlet.url}/workers")["workers"]
+            assert sorted(w["name"] for w in workers) == ["henry", "k0", "k1", "k2"]  # an agent is a worker too
             relay = client.containers.list(filters={"label": f"{LABEL}zone-probe={zone}"})
             assert len(relay) == 1
             bindings = relay[0].attrs["HostConfig"]["PortBindings"]
@@ -49,14 +49,14 @@ def test_forward_to_a_pod_port_and_to_the_zone_http(cold_engine, autonomy_home, 
         # the relay goes with the zone: `zone delete` while an inlet runs leaves nothing
         inlet = inlet_port(zone, "alpha", 8000, 0)
         try:
-            r = run_cli(autonomy_home, "zone", "delete", zone, "--images")
+            r = run_cli(autonomy_home, "zone", "delete", zone, "--images", "-y")
             assert r.returncode == 0, r.stdout + r.stderr
             assert leftovers(client, zone) == []
         finally:
             inlet.close()
         assert inlets_of(client, zone) == []
     finally:
-        r = run_cli(autonomy_home, "zone", "delete", zone, "--images")
+        r = run_cli(autonomy_home, "zone", "delete", zone, "--images", "-y")
         assert r.returncode == 0, r.stdout + r.stderr
         assert leftovers(client, zone) == []
         assert images_of(client, zone) == []
@@ -81,7 +81,7 @@ def test_inlet_http_forwards_to_the_only_pod(cold_engine, autonomy_home, tmp_pat
             assert inlet.forwarded and inlet.local_port == port
             assert _get(f"http://127.0.0.1:{port}/health")["node"].endswith(f"-{zone}-ticker-ticker")
     finally:
-        r = run_cli(autonomy_home, "zone", "delete", zone, "--images")
+        r = run_cli(autonomy_home, "zone", "delete", zone, "--images", "-y")
         assert r.returncode == 0, r.stdout + r.stderr
         assert leftovers(client, zone) == []
         assert inlets_of(client, zone) == []

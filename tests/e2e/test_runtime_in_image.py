@@ -4,6 +4,12 @@ and cloudpickle instead of the PyPI wheels the host tests use.
 One test suite, every backend: tests/runtime runs unchanged in a container of
 ``ghcr.io/build-trust/autonomy-python``. pytest (pure Python) is copied in from the host;
 nothing compiled is, so every socket and key is Debian's.
+
+It needs the engine and the base image, not a zone: it runs on the worker that does not
+run the other e2e tests, after that worker's own tests (tests/conftest.py), by which time
+the e2e session has built the base image (or is building it: ensure_base_image waits for
+that build's lock, then finds it). It does not use the e2e fixtures, whose session
+clears a cold engine first.
 """
 
 from __future__ import annotations
@@ -14,9 +20,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from devtools import ROOT, connect_engine
 
 from clirun import LABEL
-from conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 PURE = ("pytest", "pytest-timeout")
@@ -49,10 +55,12 @@ def _pure_python_libs(dest: Path) -> None:
                 todo.append(re.match(r"[A-Za-z0-9_.\-]+", requirement.strip()).group(0))  # type: ignore[union-attr]
 
 
-def test_runtime_suite_passes_on_the_base_image(docker_client, tmp_path):
+@pytest.mark.timeout(1200)  # may wait for the e2e session's base image build; shares the CPU with it
+def test_runtime_suite_passes_on_the_base_image(tmp_path):
     from autonomy_cli.docker.image import ensure_base_image
     from autonomy_cli.names import BASE_IMAGE
 
+    docker_client = connect_engine()
     ensure_base_image(docker_client)
     libs = tmp_path / "libs"
     libs.mkdir()
@@ -72,6 +80,7 @@ def test_runtime_suite_passes_on_the_base_image(docker_client, tmp_path):
         out = container.logs().decode(errors="replace")
     finally:
         container.remove(force=True)
+        docker_client.close()
     assert result["StatusCode"] == 0, out[-6000:]
     assert re.search(r"\d+ passed", out), out[-2000:]
     assert "failed" not in out.splitlines()[-1], out[-3000:]

@@ -15,9 +15,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from devtools import ROOT, leftovers
 
 from clirun import LABEL
-from conftest import ROOT, leftovers
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = ROOT / "examples"
@@ -58,7 +58,7 @@ class Zone:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        r = self.cli("zone", "delete", self.zone, "--images")
+        r = self.cli("zone", "delete", self.zone, "--images", "-y")
         assert r.returncode == 0, r.stdout + r.stderr
         assert leftovers(self.client, self.zone) == []
 
@@ -93,7 +93,7 @@ def test_hello_deploys_answers_on_32100_and_is_deleted(cli, cold_engine, autonom
         shown = cli("cluster", "show", "--json")
         assert shown.returncode == 0 and len(json.loads(shown.stdout)["id"]) == 32
     assert not (autonomy_home / "zones" / "hello").exists()  # keys are gone too
-    again = cli("zone", "delete", "hello")
+    again = cli("zone", "delete", "hello", "-y")
     assert again.returncode == 0 and "nothing to delete" in again.stdout
 
 
@@ -116,7 +116,7 @@ def test_readiness_pings_from_a_container_when_asked(cli, cold_engine, tmp_path)
         probes = cold_engine.containers.list(all=True, filters={"label": f"{LABEL}zone-probe=hellobox"})
         assert probes == []  # the probe container is gone once it has answered
     finally:
-        assert cli("zone", "delete", "hellobox", "--images").returncode == 0
+        assert cli("zone", "delete", "hellobox", "--images", "-y").returncode == 0
         assert leftovers(cold_engine, "hellobox") == []
 
 
@@ -126,14 +126,17 @@ def test_an_old_node_does_not_answer_for_its_successor(cli, cold_engine, tmp_pat
     try:
         assert r.returncode == 0, r.stdout + r.stderr
         assert "1 of 1 node(s) answered an encrypted ping from this host" in r.stdout, r.stdout
-        # the successor never starts its node; the old one answers until Compose replaces it
-        (project / "images" / "main" / "main.py").write_text("import time\ntime.sleep(3600)\n")
+        # the successor is a node image that never starts its node; the old one answers until
+        # Compose replaces it
+        (project / "images" / "main" / "main.py").write_text(
+            "import time\nfrom autonomy import Node\n\nif time.time() < 0:\n    Node.start()\ntime.sleep(3600)\n"
+        )
         r = cli("zone", "deploy", "--dir", str(project), "--wait", "4")
         assert r.returncode == 0, r.stdout + r.stderr
         assert "0 of 1 node(s) answered" in r.stdout, r.stdout
         assert "did not answer within 4 s" in r.stderr, r.stderr
     finally:
-        assert cli("zone", "delete", "hellonext", "--images").returncode == 0
+        assert cli("zone", "delete", "hellonext", "--images", "-y").returncode == 0
         assert leftovers(cold_engine, "hellonext") == []
 
 
@@ -188,7 +191,7 @@ def test_multinode_example_and_redeploy_in_place(cli, cold_engine, tmp_path):
             c.labels.get(LABEL + "instance")
             for c in client.containers.list(all=True, filters={"label": f"{LABEL}zone=multinode"})
         }
-        assert instances == {"runner-pod"}
+        assert instances == {"runner-pod", None}  # None: the zone's model gateway, of no pod
 
 
 def test_distribute_example_clones_and_clamped_big_size(cli, cold_engine):
@@ -255,7 +258,7 @@ def test_container_that_dies_during_start_fails_the_deploy_with_its_logs(cli, co
         assert "Traceback (most recent call last)" in out  # the container's, not ours:
         assert "autonomy_cli" not in out
     finally:
-        r = cli("zone", "delete", "crash", "--images")
+        r = cli("zone", "delete", "crash", "--images", "-y")
         assert r.returncode == 0
         assert leftovers(client, "crash") == []
 
@@ -280,7 +283,7 @@ def test_taken_portal_port_is_refused_naming_its_holder(cli, cold_engine, tmp_pa
         assert leftovers(cold_engine, "portal") == []  # nothing started
     finally:
         holder.close()
-        cli("zone", "delete", "portal", "--images")
+        cli("zone", "delete", "portal", "--images", "-y")
 
 
 def test_pod_restarts_as_one_when_its_infra_container_restarts(cli, cold_engine):

@@ -7,8 +7,9 @@ call, flushed at once so ``docker logs`` sees them as they happen.
 Levels, as the SDK sets them: ``AUTONOMY_LOG_LEVEL="INFO,agent=DEBUG,model=DEBUG"`` is a
 default level then ``logger=LEVEL`` pairs (``LOG_LEVEL`` still sets the default when
 ``AUTONOMY_LOG_LEVEL`` does not); :func:`set_log_levels` takes the same text at run
-time, :func:`set_log_level` one level (the default, or one logger's), and
-:func:`get_logger` a named logger that writes in this format.
+time, :func:`set_log_level` one level (the default, or one logger's),
+:func:`get_log_levels` the levels in force, and :func:`get_logger` a named logger that
+writes in this format.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "get_logger",
     "set_log_level",
     "set_log_levels",
+    "get_log_levels",
     "parse_log_levels",
     "LEVELS",
 ]
@@ -88,6 +90,17 @@ def set_log_level(level: str, logger_level: str | None = None) -> None:
         set_log_levels(_level(level, "log level"))
     else:
         set_log_levels(f"{level}={logger_level}")
+
+
+def get_log_levels() -> dict[str, str]:
+    """The levels in force: ``{"default": "INFO", "agent": "DEBUG", ...}``: the default
+    level, then every logger that has a level of its own (what ``GET /logs/levels``
+    shows)."""
+    levels = {"default": logging.getLevelName(logging.getLogger().level)}
+    for name, logger in sorted(logging.Logger.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logging.getLevelName(logger.level)
+    return levels
 
 
 def get_logger(name: str) -> logging.Logger:

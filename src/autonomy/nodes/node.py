@@ -6,7 +6,9 @@ A :class:`Node` is what ``main(node)`` receives. Its parts live beside it:
 * :mod:`._client`: its calls to other nodes (one DEALER per peer, waiting calls);
 * :mod:`._router`: its ROUTER, where other nodes' calls arrive and are answered;
 * :mod:`._deadlines`: one timer for every timeout;
-* :mod:`._serve`: running it as a process (``Node.start``); :mod:`._http`: its HTTP server.
+* :mod:`._serve`: running it as a process (``Node.start``); :mod:`._http`: starting its
+  web server (:mod:`.http`) without waiting for it; :mod:`._mcp_node`: its MCP clients
+  and server (:mod:`.mcp`).
 
 Inside one node a message is a Python call away: ``send_and_receive`` puts the message
 in the worker's queue and waits on a future that ``context.reply`` resolves. Between
@@ -25,15 +27,17 @@ from typing import Any
 
 import zmq
 
-from ..errors import ConfigurationError, MessageTimeout, NodeUnreachable, WorkerNotFound
+from ..errors import MessageTimeout, NodeUnreachable, WorkerNotFound
 from ..settings import Settings
 from ..transport import envelope
 from ..transport.channel import Traffic
 from ..transport.envelope import Kind
-from ..transport.roster import NodeEntry, Roster, generate_keypair, load_keypair
+from ..transport.roster import NodeEntry, Roster
 from . import _serve
 from ._client import Client, text_of
 from ._deadlines import Deadlines
+from ._http import App, WebServer
+from ._mcp_node import McpNode
 from ._router import Router
 from ._shipping import loads_worker, node_ref
 from .mailbox import Mailbox
@@ -45,7 +49,7 @@ __all__ = ["Node"]
 log = logging.getLogger("autonomy.node")
 
 
-class Node:
+class Node(McpNode):
     """An Autonomy node: hosts workers and talks to the other nodes of its zone.
 
     Start one with :meth:`Node.start`; user code receives it as the argument of ``main``.
@@ -69,28 +73,54 @@ class Node:
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ctx: zmq.Context[Any] | None = None
-        self._http: asyncio.AbstractServer | None = None
+        self._http: WebServer | None = None
+        self._http_app: App | None = None  # Node.start(http_server=...)
         self.roster: Roster | None = None
         self._self_entry: NodeEntry | None = None
         self._exit_code = 0
+        self._init_mcp()
 
     # ------------------------------------------------------------------ lifecycle
 
     @staticmethod
-    def start(main: Callable[[Node], Awaitable[Any]] | None = None) -> None:
-        """Run a node until SIGTERM or SIGINT; ``main(node)`` runs as its first worker.
+    def start(
+        main: Callable[[Node], Awaitable[Any]] | None = None,
+        name: str | None = None,
+        ticket: str | None = None,
+        allow: str | None = None,
+        http_server: Any = None,
+        wait_until_interrupted: bool = True,
+        cache_secure_channels: bool = False,
+        use_local_db: bool = False,
+        *,
+        mcp_clients: Any = None,
+        mcp_server: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Run a node until SIGTERM or SIGINT; ``main(node)`` runs as its first task.
 
         Blocks. Exits the process with 0 after a clean stop, 2 on a configuration error.
+        ``http_server``: an :class:`~.http.HttpServer` (your FastAPI app, another port);
+        by default the node serves the built-in routes on ``AUTONOMY_HTTP_PORT``.
+        ``wait_until_interrupted=False``: return once ``main`` has ended (its error is
+        raised here). ``name`` names a node outside a zone; in a zone the key and the
+        roster name it (``NODE``), and another ``name`` is logged and ignored.
+        ``mcp_clients``, ``mcp_server``: see :mod:`.mcp`. ``ticket``, ``allow``,
+        ``cache_secure_channels``, ``use_local_db`` and other keywords mean nothing here.
         """
-        _serve.run(Node, main)
+        options = _serve.Options(name, http_server, wait_until_interrupted, kwargs, mcp_clients, mcp_server)
+        _serve.run(Node, main, options)
 
     @classmethod
-    async def open(cls, settings: Settings) -> Node:
+    async def open(cls, settings: Settings, http_server: Any = None, **mcp: Any) -> Node:
         """A node that runs inside the caller's event loop instead of its own process
-        (the readiness probe is one); :meth:`close` it when done."""
+        (the readiness probe is one); :meth:`close` it when done. ``mcp``: ``mcp_clients``,
+        ``mcp_server`` as :meth:`start` takes them."""
         node = cls(settings)
+        node._http_app = http_server
         try:
             await node._open()
+            await node._open_mcp(**mcp)
         except BaseException:
             await node.close()
             raise
@@ -99,19 +129,11 @@ class Node:
     async def _open(self) -> None:
         s = self._settings
         if s.standalone:
-            log.info("node %s running standalone (no zone roster)", self.name)
-            kp = generate_keypair()
+            log.log(*_serve.standalone_note(self.name, s.deployed_as))
         else:
             assert s.roster_path and s.key_path
             roster = self.roster = Roster.load(s.roster_path)
-            key_name, kp = load_keypair(s.key_path)
-            if key_name != self.name:
-                raise ConfigurationError(s.key_path, f"key file is for node {key_name!r}, this node is {self.name!r}")
-            entry = roster.by_name(self.name)
-            if entry is None:
-                raise ConfigurationError(s.roster_path, f"node {self.name!r} is not in the roster")
-            if entry.public_key != kp.public_key:
-                raise ConfigurationError(s.key_path, "public key does not match the roster")
+            entry, kp = roster.identity(self.name, s.key_path, s.roster_path)
             self._self_entry = entry
             self._ctx = zmq.Context()
             probe = entry.role == "probe"
@@ -131,21 +153,16 @@ class Node:
                 info=self._info,
             )
             self._workers.replier = self._router
-            log.info(
-                "node %s listening on %s (CURVE, %d nodes in roster)",
-                self.name,
-                self._router.endpoint,
-                len(roster.nodes),
-            )
-        if s.http_port:
-            from ._http import serve_http
-
-            self._http = await serve_http(self, s.http_host, s.http_port)
+            where, n = self._router.endpoint, len(roster.nodes)
+            log.info("node %s listening on %s (CURVE, %d nodes in roster)", self.name, where, n)
+        self._http = WebServer(self, self._http_app, s)
+        self._http.open()  # binds at once, serves once FastAPI is loaded: never waits for it
 
     async def close(self) -> None:
-        """Stop: stop the workers (their callers are told, what was queued for them is
-        dropped, counted and logged) while the sockets are still open, fail the calls
-        still waiting, then close every socket."""
+        """Stop: the MCP server and clients, then the workers (their callers are told, what
+        was queued is dropped, counted, logged) while the sockets are open; then fail the
+        calls still waiting and close every socket."""
+        await self._close_mcp()
         dropped = self._workers.stop_all()
         if dropped:
             self.stats.dropped_at_stop += dropped
@@ -154,7 +171,7 @@ class Node:
             t.cancel()
         await asyncio.sleep(0)  # the cancelled handlers fail their callers through the open ROUTER
         if self._http is not None:
-            self._http.close()
+            await self._http.close()
         self._deadlines.cancel()
         self._client.fail_pending(self.name)
         self._client.close()
@@ -176,9 +193,7 @@ class Node:
     def __repr__(self) -> str:
         return f"Node({self.name!r})"
 
-    # ------------------------------------------------------------------ what it says of itself
-
-    @property
+    @property  # ------------------------------------------------- what it says of itself
     def last_message_at(self) -> float | None:
         """When a worker's message last arrived (``time.time()``), None if none has."""
         return self._workers.last_message_at
@@ -221,8 +236,8 @@ class Node:
     ) -> None:
         """Start ``worker`` under ``name`` (``[A-Za-z0-9_-]+``, else ValueError) on this
         node; the worker finds the node as ``worker.node``. A name can run only once.
-        ``policy`` means nothing here (the roster already admits only the zone's nodes);
-        ``exposed_as`` is recorded for the tools an MCP server would expose."""
+        ``policy`` means nothing here (the roster admits); ``exposed_as``: the name of
+        the tool an :class:`~.mcp.McpServer` makes of it."""
         self._workers.start(name, worker)
         if exposed_as is not None:
             self.exposed[name] = exposed_as
@@ -241,15 +256,14 @@ class Node:
         """The workers of this node: ``[{"name": ...}, ...]``."""
         return [{"name": n} for n in self._workers.names()]
 
+    async def list_agents(self) -> list[dict[str, Any]]:
+        """The agents this node hosts, each with its figures (see :mod:`autonomy.agents`)."""
+        return [w.status() for w in self._workers.objects() if getattr(w, "is_agent", False) is True]
+
     # ------------------------------------------------------------------ messages
 
     async def send_and_receive(
-        self,
-        address: str,
-        message: str,
-        node: Any = None,
-        policy: str | None = None,
-        timeout: float | None = None,
+        self, address: str, message: str, node: Any = None, policy: str | None = None, timeout: float | None = None
     ) -> str:
         """Send ``message`` to worker ``address`` and wait for its (first) reply.
 

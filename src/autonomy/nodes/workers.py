@@ -12,6 +12,9 @@ When a message from another node leaves the mailbox for its handler, ``on_consum
 hears of it: that is when the node grants that peer more credit. In-node senders wait
 while a mailbox holds ``AUTONOMY_MAILBOX`` messages.
 
+A worker may define ``on_stop()``: it is called when the worker is stopped (an agent
+ends the turns it runs beside its handler).
+
 A message's *target* says where its answers go: a Future (``send_and_receive`` on this
 node), a :class:`~.mailbox.Mailbox` (sent from a mailbox of this node), a ``(routing id,
 correlation id)`` pair (the sender is another node: the answers leave through this node's
@@ -282,7 +285,17 @@ class Workers:
             dropped += self._retire(w)
         return dropped
 
+    def objects(self) -> list[Any]:
+        """The listed workers' objects (what ``list_agents`` looks through)."""
+        return [w.obj for n, w in self._by_name.items() if n not in self._hidden]
+
     def _retire(self, w: _Worker) -> int:
+        on_stop = getattr(w.obj, "on_stop", None)
+        if callable(on_stop):  # a worker with work of its own in flight (an agent) ends it
+            try:
+                on_stop()
+            except Exception as e:
+                log.warning("worker %r: on_stop raised %s: %s", w.name, type(e).__name__, e)
         dropped = 0
         box = w.mailbox
         if box:

@@ -175,6 +175,19 @@ class Roster:
                 return n
         return None
 
+    def identity(self, name: str, key_path: str, where: str = "roster") -> tuple[NodeEntry, KeyPair]:
+        """Node ``name``'s entry and key pair, read from ``key_path``; ConfigurationError
+        unless the key file is that node's and its public key is the roster's."""
+        key_name, kp = load_keypair(key_path)
+        if key_name != name:
+            raise ConfigurationError(key_path, f"key file is for node {key_name!r}, this node is {name!r}")
+        entry = self.by_name(name)
+        if entry is None:
+            raise ConfigurationError(where, f"node {name!r} is not in the roster")
+        if entry.public_key != kp.public_key:
+            raise ConfigurationError(key_path, "public key does not match the roster")
+        return entry, kp
+
     def by_key(self) -> dict[str, NodeEntry]:
         """Public key (Z85) -> entry."""
         return {n.public_key: n for n in self.nodes}

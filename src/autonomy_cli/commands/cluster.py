@@ -1,7 +1,7 @@
 """``autonomy cluster``: this machine's cluster identity.
 
 autonomy cluster enroll [--no-input]     make this machine's cluster identity
-autonomy cluster show [--json]
+autonomy cluster show [--json]            (``--json``: also the global ``--output json``)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .. import cluster as cluster_mod
 from ..errors import CliError
-from .shared import confirm, handled, out, settings, shown
+from .shared import confirm, handled, info, out, settings, shown
 
 __all__ = ["register"]
 
@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
             raise CliError("not enrolled")
         c, created = cluster_mod.enroll(s.home)
         if created:
-            out.print(f"Enrolled cluster [bold]{c.id}[/] (identity in {shown(str(s.home))})")
+            info(f"Enrolled cluster [bold]{c.id}[/] (identity in {shown(str(s.home))})")
         else:
-            out.print(f"Already enrolled in cluster [bold]{c.id}[/] (identity in {shown(str(s.home))})")
+            info(f"Already enrolled in cluster [bold]{c.id}[/] (identity in {shown(str(s.home))})")
 
     @cluster_app.command("show")
     @handled
@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         if c is None:
             raise CliError("this machine is not enrolled yet: run `autonomy cluster enroll`")
         zones = sorted(p.name for p in s.zones_dir.iterdir()) if s.zones_dir.exists() else []
-        if as_json:
+        if as_json or s.as_json:
             out.print_json(json.dumps({**c.to_dict(), "zones": zones}))
             return
         t = Table(show_header=False, box=None)

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from ..errors import UsageError
 from ..manifest import load as load_manifest
 from ..settings import CliSettings
 from ..zones.devloop import DevLoop
-from .shared import handled, settings
+from .shared import console, handled, settings
 
 __all__ = ["register", "run_dev"]
 
@@ -34,8 +33,8 @@ class _Out:
     """Thread-safe printing: Rich with colours on a terminal, plain unwrapped lines otherwise."""
 
     def __init__(self) -> None:
-        self.console = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.console = console()
+        self.err = console(stderr=True)
         self.lock = threading.Lock()
         self.tty = self.console.is_terminal
 

@@ -1,18 +1,22 @@
 """``autonomy zone logs`` and ``autonomy zone inlet``: a zone's logs, in the terminal or a browser.
 
-    autonomy zone logs [NAME] [-f] [--pod P]... [--container C]... [--level L]... [--since T] [-n N]
-    autonomy zone inlet --to logs [NAME] [--port 32101]     the logs page, until Ctrl-C
+    autonomy zone logs [NAME] [-f|--no-follow] [-p POD]... [-c CONTAINER]... [--level L]...
+                       [--since T] [--tail N] [-t]
+    autonomy zone inlet --to logs [NAME] [--port 32101]     the logs page and its JSON API
+                                                            (autonomy_cli.logs.api), until Ctrl-C
     autonomy zone inlet --to http | <pod>:<port> ...          (forwarded by autonomy_cli.zones.inlet)
 
 autonomy_cli.main adds these to its ``zone`` group with ``register(zone_app)``. The
 lines come from :mod:`autonomy_cli.logs.follow`, the page from :mod:`autonomy_cli.logs.page`,
 the forwarding from :mod:`autonomy_cli.zones.inlet`.
 Terminal output is coloured (per node, per level) when stdout is a terminal, plain text
-without any escape code otherwise.
+without any escape code otherwise (and with ``--no-color`` or NO_COLOR). ``-t`` puts each
+line's time first; ``--output json`` prints one JSON object per line instead.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -20,6 +24,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -29,7 +34,10 @@ from ..errors import UsageError
 from ..logs.follow import follow, snapshot
 from ..logs.lines import LogLine, parse_since
 from ..manifest import zone_name
-from .shared import handled, shown
+from .shared import console, engine, handled, settings, shown
+
+if TYPE_CHECKING:
+    from ..logs.api import AgentsByPod
 
 __all__ = ["INLETS", "InletRequest", "register", "format_plain", "format_rich", "parse_to"]
 
@@ -69,19 +77,20 @@ def _tag(line: LogLine) -> str:
     return f"{line.instance}/{line.container}"
 
 
-def format_plain(line: LogLine, tag_width: int = 0) -> str:
-    """``2026-11-21T05:07:06.400Z main-pod/main INFO    autonomy.node message``"""
-    t = line.time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{line.time.microsecond // 1000:03d}Z"
+def format_plain(line: LogLine, tag_width: int = 0, timestamps: bool = True) -> str:
+    """``2026-11-21T05:07:06.400Z main-pod/main INFO    autonomy.node message`` (the time
+    only with ``timestamps``)."""
+    t = line.time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{line.time.microsecond // 1000:03d}Z " if timestamps else ""
     level = f"{line.level:<7} " if line.level else ""
-    return f"{t} {_tag(line):<{tag_width}} {level}{line.message}"
+    return f"{t}{_tag(line):<{tag_width}} {level}{line.message}"
 
 
-def format_rich(line: LogLine, tag_width: int = 0) -> Text:
+def format_rich(line: LogLine, tag_width: int = 0, timestamps: bool = True) -> Text:
     """The same, for a terminal: time dim, tag in the node's colour, level coloured."""
-    t = line.time.strftime("%H:%M:%S.") + f"{line.time.microsecond // 1000:03d}"
     text = Text(no_wrap=False)
-    text.append(t, style="dim")
-    text.append(" ")
+    if timestamps:
+        text.append(line.time.strftime("%H:%M:%S.") + f"{line.time.microsecond // 1000:03d}", style="dim")
+        text.append(" ")
     text.append(f"{_tag(line):<{tag_width}}", style=f"bold {node_colour(line.node)}")
     text.append(" ")
     if line.level:
@@ -92,22 +101,32 @@ def format_rich(line: LogLine, tag_width: int = 0) -> Text:
 
 
 class _Printer:
-    """Prints lines: Rich styles on a terminal, plain text otherwise; tags aligned."""
+    """Prints lines: Rich styles on a terminal, plain text otherwise, JSON with ``as_json``;
+    tags aligned."""
 
-    def __init__(self, console: Console, flush_each: bool) -> None:
+    def __init__(
+        self, console: Console, flush_each: bool, *, timestamps: bool, color: bool = True, as_json: bool = False
+    ) -> None:
         self.console = console
-        self.coloured = console.is_terminal
+        self.coloured = console.is_terminal and color and not as_json
         self.flush_each = flush_each
+        self.timestamps = timestamps
+        self.as_json = as_json
         self.width = 0
 
     def __call__(self, line: LogLine) -> None:
         self.width = min(max(self.width, len(_tag(line))), 40)
         if self.coloured:
             self.console.print(
-                format_rich(line, self.width), soft_wrap=True, highlight=False, markup=False, emoji=False
+                format_rich(line, self.width, self.timestamps),
+                soft_wrap=True,
+                highlight=False,
+                markup=False,
+                emoji=False,
             )
         else:
-            sys.stdout.write(format_plain(line, self.width) + "\n")
+            text = json.dumps(line.to_dict()) if self.as_json else format_plain(line, self.width, self.timestamps)
+            sys.stdout.write(text + "\n")
             if self.flush_each:
                 sys.stdout.flush()
 
@@ -149,12 +168,23 @@ def parse_to(to: str) -> tuple[str, str | None, int | None]:
     raise UsageError(f"--to {to!r}: expected logs, http, or <pod>:<port> (like runner-pod:8000)")
 
 
+def _agents(zone: str) -> AgentsByPod:
+    """The agents of the zone's nodes, asked as ``zone status`` asks them."""
+    from ..zones.status import agents_by_pod, zone_status
+
+    return agents_by_pod(zone_status(engine(), zone, settings().zone_dir(zone)))
+
+
 def _inlet_logs(req: InletRequest) -> None:
     """The logs page of the zone on http://127.0.0.1:<port> until Ctrl-C."""
+    from ..logs.api import LogApi
     from ..logs.page import LogPageServer
 
     server = LogPageServer(
-        req.zone, lambda stop: follow(req.zone, tail=PAGE_TAIL, stop=stop), port=req.port or LOGS_PORT
+        req.zone,
+        lambda stop: follow(req.zone, tail=PAGE_TAIL, stop=stop),
+        port=req.port or LOGS_PORT,
+        api=LogApi(req.zone, agents=lambda: _agents(req.zone)),
     )
     server.start()
     try:
@@ -208,12 +238,15 @@ def register(zone_app: typer.Typer) -> None:
     def zone_logs(
         name: str | None = typer.Argument(None, help="Zone (default: the one in autonomy.yaml)."),
         follow_: bool = typer.Option(
-            False, "--follow", "-f", help="Keep printing new lines (across restarts and redeploys)."
+            False,
+            "--follow/--no-follow",
+            "-f",
+            help="Keep printing new lines (across restarts and redeploys); --no-follow: print and exit.",
         ),
         pod: list[str] = typer.Option(
-            [], "--pod", help="Only this pod (or pod instance, like runner-pod-3); repeatable."
+            [], "--pod", "-p", help="Only this pod (or pod instance, like runner-pod-3); repeatable."
         ),
-        container: list[str] = typer.Option([], "--container", help="Only this container; repeatable."),
+        container: list[str] = typer.Option([], "--container", "-c", help="Only this container; repeatable."),
         level: list[str] = typer.Option(
             [], "--level", help="Only this level (DEBUG, INFO, WARNING, ERROR); repeatable."
         ),
@@ -221,6 +254,7 @@ def register(zone_app: typer.Typer) -> None:
             None, "--since", help="Only lines since: 30s, 10m, 2h, 1h30m, 2d, or an ISO time (UTC)."
         ),
         tail: int | None = typer.Option(None, "--tail", "-n", help="Only the last N lines of each container."),
+        timestamps: bool = typer.Option(False, "--timestamps", "-t", help="Start each line with its time (UTC)."),
         dir: Path | None = typer.Option(None, "--dir", help="Project folder (default: here)."),
     ) -> None:
         """Print the logs of every container of a zone, interleaved by time."""
@@ -228,8 +262,9 @@ def register(zone_app: typer.Typer) -> None:
         since_t = parse_since(since) if since else None
         if tail is not None and tail < 0:
             raise UsageError("--tail: expected 0 or more")
-        printer = _Printer(Console(highlight=False), flush_each=follow_)
-        err = Console(stderr=True)
+        s = settings()
+        printer = _Printer(console(), flush_each=follow_, timestamps=timestamps, color=s.color, as_json=s.as_json)
+        err = console(stderr=True)
         levels = level or None
         try:
             if not follow_:
@@ -280,7 +315,7 @@ def register(zone_app: typer.Typer) -> None:
                 pod=target_pod,
                 target_port=target_port,
                 port=port,
-                out=Console(highlight=False),
-                err=Console(stderr=True),
+                out=console(),
+                err=console(stderr=True),
             )
         )

@@ -1,6 +1,11 @@
 """What every command shares: the error decorator, the consoles, the settings read once,
 the project folder, the engine, and asking the user (never with ``--no-input``).
 
+The root command's global options reach every command through :func:`settings` (see
+:func:`use_global_options`): ``-q`` silences :func:`info` (progress and info lines, never
+data or errors), ``--no-color`` (or NO_COLOR) turns the consoles to plain text,
+``--no-input`` makes :func:`confirm` and :func:`confirmed` never ask.
+
 Every library error is a :class:`~autonomy_cli.errors.CliError`; :func:`handled` prints
 it without a traceback and its ``exit_code`` becomes the process's (2 for bad input).
 Text that came from a user's file or from a container is printed through :func:`shown`:
@@ -15,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,15 +34,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "confirm",
+    "confirmed",
+    "console",
     "engine",
     "err",
     "handled",
+    "info",
     "interactive",
     "out",
     "project_dir",
     "quiet_stdout",
     "settings",
     "shown",
+    "use_global_options",
 ]
 
 P = ParamSpec("P")
@@ -45,6 +54,7 @@ R = TypeVar("R")
 
 out = Console(emoji=False)
 err = Console(stderr=True, emoji=False)
+_CONSOLE_DEFAULTS = {c: (c.no_color, c._color_system) for c in (out, err)}
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a process killed by SIGPIPE
 
 
@@ -82,10 +92,44 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+_global_options: dict[str, Any] = {}
+
+
 @functools.lru_cache(maxsize=1)
 def settings() -> CliSettings:
-    """The settings, read once per run (every command reads them first)."""
-    return CliSettings.from_env()
+    """The settings, read once per run (every command reads them first), with the root
+    command's global options folded in."""
+    s = CliSettings.from_env()
+    return s.with_options(**_global_options) if _global_options else s
+
+
+def use_global_options(*, no_input: bool, output: str, quiet: bool, verbose: bool, no_color: bool) -> CliSettings:
+    """Fold the root command's global options into :func:`settings` (UsageError for bad
+    ones) and set the consoles up for them; returns the settings."""
+    _global_options.clear()
+    _global_options.update(no_input=no_input, output=output, quiet=quiet, verbose=verbose, no_color=no_color)
+    settings.cache_clear()
+    s = settings()
+    for c, (no_color, system) in _CONSOLE_DEFAULTS.items():
+        # without colour, no style either (color_system None): plain text, no escape code
+        c.no_color, c._color_system = (no_color, system) if s.color else (True, None)
+    return s
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console of its own (for a command that prints from threads or streams), plain
+    text under ``--no-color``/NO_COLOR like :data:`out` and :data:`err`."""
+    if settings().color:
+        return Console(stderr=stderr, highlight=False, emoji=False)
+    return Console(stderr=stderr, highlight=False, emoji=False, color_system=None, no_color=True)
+
+
+def info(text: str, *, stderr: bool = False) -> None:
+    """Print a progress or info line (Rich markup), unless ``-q``; on stderr with
+    ``--output json``, so that stdout holds the JSON alone."""
+    s = settings()
+    if not s.quiet:
+        (err if stderr or s.as_json else out).print(text, highlight=False)
 
 
 def project_dir(dir: Path | None) -> Path:
@@ -111,6 +155,19 @@ def interactive() -> bool:
 def confirm(question: str, *, no_input: bool, default: bool = True) -> bool:
     """Ask a yes/no question; ``default`` without asking under ``--no-input`` or when
     nobody can answer (stdin is not a terminal)."""
-    if no_input or not interactive():
+    if no_input or settings().no_input or not interactive():
         return default
     return bool(typer.confirm(question, default=default))
+
+
+def confirmed(question: str, *, yes: bool, refused: str, no_input: bool = False) -> bool:
+    """A destructive step's confirmation: True with ``-y/--yes``; else the question is
+    asked when a person can answer (default: no). Where nobody can (``--no-input``, or
+    stdin or stdout not a terminal) it is never asked and never assumed: a UsageError
+    ``<refused>: nobody can confirm here ...; add -y/--yes`` (as the SDK's CLI does)."""
+    if yes:
+        return True
+    if no_input or settings().no_input or not interactive():
+        why = "--no-input" if no_input or settings().no_input else "stdin or stdout is not a terminal"
+        raise UsageError(f"{refused}: nobody can confirm here ({why}); add -y/--yes to go ahead without asking")
+    return bool(typer.confirm(question, default=False))

@@ -3,11 +3,14 @@ image lookups, the templates folder. Used by :mod:`.image` and :mod:`.rootfs`.""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import io
+import os
 import re
 import tarfile
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -16,9 +19,27 @@ from docker.models.images import Image
 
 from ..errors import ImageError
 
-__all__ = ["OnStep", "build_in_memory", "explain", "get_image", "step", "templates_dir"]
+__all__ = ["OnStep", "build_in_memory", "build_lock", "explain", "get_image", "pull_bounded", "step", "templates_dir"]
 
 OnStep = Callable[[str], None] | None
+
+
+@contextlib.contextmanager
+def build_lock() -> Iterator[None]:
+    """One build of our images at a time on this machine (two CLIs racing would both build)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    path = Path(tempfile.gettempdir()) / f"autonomy-base-image-{uid}.lock"
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def templates_dir() -> Path:
@@ -77,8 +98,11 @@ def build_in_memory(
     buildargs: dict[str, str],
     labels: dict[str, str],
     what: str,
+    target: str | None = None,
+    on_line: Callable[[str], None] | None = None,
 ) -> str:
-    """docker build from an in-memory context; returns the image id."""
+    """docker build from an in-memory context; returns the image id. ``on_line`` gets
+    the build's steps and the output of its RUN instructions."""
     context = _context_tar(files)
     log: list[str] = []
     image_id = None
@@ -93,11 +117,15 @@ def build_in_memory(
             forcerm=True,
             pull=False,
             decode=True,
+            target=target,
         ):
             if "stream" in chunk:
                 text = _ANSI.sub("", chunk["stream"])
-                log += [line for line in text.splitlines() if line.strip()]
-                log = log[-30:]
+                new = [line for line in text.splitlines() if line.strip()]
+                log = (log + new)[-30:]
+                if on_line is not None:
+                    for line in new:
+                        on_line(line)
             if "aux" in chunk and isinstance(chunk["aux"], dict):
                 image_id = chunk["aux"].get("ID", image_id)
             if "error" in chunk:
@@ -109,3 +137,30 @@ def build_in_memory(
     if image is None:
         raise ImageError(f"building {what} produced no image {tag}:\n  " + "\n  ".join(log[-15:]))
     return image.id or image_id or ""
+
+
+def pull_bounded(client: docker.DockerClient, ref: str, timeout: float) -> str | None:
+    """Pull ``ref``, giving up after ``timeout`` s of silence; None on success, else why not
+    (an unreachable registry fails in milliseconds when DNS says so, in ``timeout`` s when
+    packets are dropped)."""
+    repository, tag = ref, None
+    if "@" not in ref:
+        tail = ref.rsplit("/", 1)[-1]
+        if ":" in tail:
+            repository, tag = ref.rsplit(":", 1)
+        else:
+            tag = "latest"
+    api = client.api
+    saved = api.timeout
+    api.timeout = timeout  # the socket timeout of the streaming request
+    try:
+        for event in api.pull(repository, tag=tag, stream=True, decode=True):
+            if isinstance(event, dict) and event.get("error"):
+                return str(event["error"])
+        return None
+    except docker.errors.APIError as e:
+        return str(e.explanation or e)
+    except Exception as e:  # requests' ReadTimeout / ConnectionError
+        return f"no answer within {timeout:g} s ({type(e).__name__})"
+    finally:
+        api.timeout = saved

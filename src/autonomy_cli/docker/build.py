@@ -3,7 +3,12 @@
 An image is not sent to Docker again when its tag already carries the digest of what
 would be built (the context's files after ``.dockerignore``, the ids of the images it is
 FROM, its labels) in its ``context`` label: Docker's build cache would answer the same,
-only slower.
+only slower. ``no_cache`` (``zone deploy --no-cache``) sends every image, built without
+Docker's layer cache.
+
+A Dockerfile that names ``ghcr.io/build-trust/autonomy-python-dev`` (the first stage of
+the SDK's pattern for adding requirements) gets that image built first
+(:func:`~.image.ensure_dev_image`); the base image is the caller's (deploy ensures it).
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import docker.errors
 
 from .. import labels as L
 from ..errors import BuildError, EngineError
+from ..names import BASE_DEV_IMAGE
 from ..plan import ZonePlan
-from .dockerfile import from_lines, labelled_dockerfile
+from .dockerfile import from_lines, labelled_dockerfile, names_dev_image
+from .image import ensure_dev_image
 
 __all__ = ["build_images", "context_files", "image_attrs", "image_id"]
 
@@ -52,21 +59,30 @@ def context_files(context: Path) -> bytes:
 
 
 def build_images(
-    client: docker.DockerClient, plan: ZonePlan, on_line: Callable[[str, str], None] | None = None
+    client: docker.DockerClient,
+    plan: ZonePlan,
+    on_line: Callable[[str, str], None] | None = None,
+    *,
+    no_cache: bool = False,
 ) -> dict[str, str]:
     """Build each local image of the zone; returns tag -> image id.
 
     An image is not sent to Docker again when its tag already carries the digest of
     what would be built (the context's files, the ids of the images it is FROM, its
-    labels): Docker's build cache would answer the same, only slower.
+    labels): Docker's build cache would answer the same, only slower. ``no_cache``:
+    build each one again, without the layer cache. Progress of the -dev image's build
+    comes to ``on_line`` under that image's name.
     """
     ids: dict[str, str] = {}
+    if any(names_dev_image(b.context) for b in plan.builds):
+        report = (lambda text: on_line(BASE_DEV_IMAGE, text)) if on_line is not None else None
+        ensure_dev_image(client, on_step=report)
     for b in plan.builds:
         lines: list[str] = []
         labels = {L.CLUSTER: plan.cluster, L.ZONE: plan.zone, L.IMAGE: b.tag}
         digest = _context_digest(client, b.context, labels)
         if digest is not None:
-            current = image_attrs(client, b.tag)
+            current = None if no_cache else image_attrs(client, b.tag)
             if current is not None and (current.get("Config") or {}).get("Labels", {}).get(L.CONTEXT) == digest:
                 ids[b.tag] = current["Id"]
                 if on_line is not None:
@@ -86,6 +102,7 @@ def build_images(
                     rm=True,
                     forcerm=True,
                     decode=True,
+                    nocache=no_cache,
                     labels=labels if dockerfile is None else None,
                 )
                 for chunk in stream:

@@ -33,7 +33,7 @@ from .. import labels as L
 from ..compose import network_labels
 from ..errors import DeployFailed, EngineError, PreflightError
 from ..names import network_name
-from ..plan import ZonePlan
+from ..plan import ZonePlan, memory_check
 from ..settings import BaseSource
 from ..sizes import HELPER_MEMORY
 from . import sweep
@@ -44,7 +44,10 @@ from .containers import ContainerView, view
 from .helper import ProbeIdentity, run_helper, run_to_end
 from .image import BaseImageResult, ensure_base_image
 from .logsource import DockerSource
-from .ports import pick_public_port, port_free, port_holder
+from .mcpimage import ensure_mcp_image
+from .model import ensure_model_image
+from .ports import answers_http, bridge_gateway, free_port_from, pick_public_port, port_free, port_holder
+from .pullcheck import check_images, mcp_refs
 from .readiness import ContainerProbe, HostProbe, Probe, host_reaches
 from .relay import Relay, network_exists, remove_relay, target_running
 from .sweep import ZoneSummary
@@ -82,23 +85,17 @@ class DockerEngine:
         warnings: list[str] = []
         for inst in plan.instances:
             for p in inst.ports:
-                if p.purpose == "public":
-                    continue  # chosen free by pick_public_port
+                if p.purpose == "public" or p.host_port is None:
+                    continue  # chosen free by pick_public_port, or not published
                 if not port_free(p.host_port):
                     holder = port_holder(p.host_port, self.client)
                     if f"of zone {plan.zone!r}" not in holder:
                         problems.append(
-                            f"port 127.0.0.1:{p.host_port} (pod {inst.pod}, portal to {p.container_port}) "
-                            f"is held by {holder}"
+                            f"port 127.0.0.1:{p.host_port} (pod {inst.pod}, portal to {p.target}) is held by {holder}"
                         )
-        memory = sum(inst.memory * len(inst.nodes) for inst in plan.instances)
-        if host_memory and memory > host_memory:
-            problems.append(
-                f"the zone's containers may use {memory / 2**30:.1f} GiB of memory; "
-                f"this host has {host_memory / 2**30:.1f} GiB"
-            )
-        elif host_memory and memory > host_memory * 0.75:
-            warnings.append(f"the zone may use {memory / 2**30:.1f} GiB of this host's {host_memory / 2**30:.1f} GiB")
+        too_big, heavy = memory_check(plan, host_memory)
+        problems += too_big
+        warnings += heavy
         cpus = sum(inst.cpus * len(inst.nodes) for inst in plan.instances)
         host_cpus = os.cpu_count() or 1
         if cpus > host_cpus:
@@ -117,9 +114,40 @@ class DockerEngine:
     def image_id(self, tag: str) -> str | None:
         return image_id(self.client, tag)
 
-    def build(self, plan: ZonePlan, on_line: Callable[[str, str], None] | None = None) -> dict[str, str]:
+    def ensure_mcp_image(self, plan: ZonePlan, on_step: Callable[[str], None] | None = None) -> str | None:
+        """Build the MCP proxy image when ``plan`` uses it (see :mod:`.mcpimage`); returns
+        what was done ("cached", "present", "built"), or None when the zone does not use it."""
+        refs = mcp_refs(plan)
+        if not refs:
+            return None
+        return ensure_mcp_image(self.client, on_step=on_step, tags=refs).way
+
+    def check_images(self, plan: ZonePlan) -> list[str]:
+        """Pull what ``plan`` needs from a registry, or fail in seconds (see :mod:`.pullcheck`)."""
+        return check_images(self.client, plan)
+
+    def build(
+        self, plan: ZonePlan, on_line: Callable[[str, str], None] | None = None, *, no_cache: bool = False
+    ) -> dict[str, str]:
         """Build each local image of the zone (see :mod:`.build`); returns tag -> image id."""
-        return build_images(self.client, plan, on_line)
+        return build_images(self.client, plan, on_line, no_cache=no_cache)
+
+    # ------------------------------------------------------------------ model gateway
+
+    def gateway_host(self) -> str:
+        """The default bridge network's gateway address, where the zone's gateway listens."""
+        return bridge_gateway(self.client)
+
+    def wait_http(self, url: str, timeout: float) -> bool:
+        """True once ``url`` (on this host, e.g. the zone's gateway) answers 200 within ``timeout`` s."""
+        return answers_http(url, timeout)
+
+    def free_port(self, start: int, host: str = "127.0.0.1", avoid: Iterable[int] = ()) -> int:
+        return free_port_from(start, host, avoid)
+
+    def ensure_model_image(self, source: BaseSource, on_step: Callable[[str], None] | None = None) -> str:
+        """The offline model's image, built once (see :mod:`.model`); returns its tag."""
+        return ensure_model_image(self.client, on_step=on_step, source=source).tag
 
     # ------------------------------------------------------------------ zones
 

@@ -1,20 +1,21 @@
-"""The base image ``ghcr.io/build-trust/autonomy-python``, built locally.
+"""The base images ``ghcr.io/build-trust/autonomy-python`` and ``...-python-dev``, built locally.
 
-User Dockerfiles say ``FROM ghcr.io/build-trust/autonomy-python``. Nothing can be pulled
-from that registry, so :func:`ensure_base_image` builds an image with exactly that name
-from ``templates/base-image/Dockerfile``: a Python root filesystem ("rootfs") with pyzmq
-(CURVE), PyNaCl, cloudpickle and PyYAML, plus the ``autonomy`` runtime from
-the ``autonomy`` package. Two ways to get the rootfs, chosen automatically:
+User Dockerfiles say ``FROM ghcr.io/build-trust/autonomy-python`` (and, to add
+requirements, ``FROM ...-python-dev AS dev``). Nothing can be pulled from that registry,
+so :func:`ensure_base_image` and :func:`ensure_dev_image` build images with exactly those
+names from ``templates/base-image/Dockerfile`` (targets ``base`` and ``dev``): a root
+filesystem ("rootfs", :mod:`.rootfs`) with Python 3.13, a venv at ``/app/venv`` that sees
+the system's packages (Debian's fastapi, uvicorn, openai, pyzmq, ... or, online, all from
+PyPI; anthropic from PyPI), and the ``autonomy`` runtime from the ``autonomy`` package.
+The -dev image adds pip and uv in the venv, bash, a C toolchain, a user ``nonroot`` and
+the host's package-index settings (:mod:`.pipindex`). Two ways to get the rootfs, chosen
+automatically: online (``python:3.13-slim``, local or pulled within seconds) or offline
+(mmdebstrap, Debian trixie).
 
-* **online**: ``python:3.11-slim`` (present locally, or pulled if a registry answers
-  quickly) plus the dependencies from PyPI (``templates/base-image/rootfs-online.Dockerfile``);
-* **offline**: ``mmdebstrap`` builds a small Debian bookworm with the Debian packages of
-  the dependencies (about 20 s) from the apt mirror this machine uses; ``docker import``.
-
-Both rootfs images are cached under ``autonomy-local/rootfs:<kind>-<hash of the recipe>``,
-so a change of the runtime only redoes the last, quick step. The base image carries the
-label ``computer.autonomy.base-hash`` = :func:`runtime_hash`; while it matches, nothing is
-rebuilt ("cached").
+The rootfs images are cached under ``autonomy-local/rootfs:<prefix>-<hash of the
+recipe>``, so a change of the runtime only redoes the last, quick steps. Each image
+carries the label ``computer.autonomy.base-hash``: :func:`runtime_hash` for the base,
+:func:`dev_hash` for -dev; while it matches, nothing is rebuilt ("cached").
 
 Library code: raises :class:`ImageError` (a :class:`~autonomy_cli.errors.CliError`), never
 prints; progress goes to the optional ``onstep(str)`` callback.
@@ -27,7 +28,6 @@ import hashlib
 import importlib.resources
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,12 +39,14 @@ import docker.errors
 
 from .. import labels as L
 from ..errors import ImageError
-from ..names import BASE_IMAGE
-from ._images import OnStep, build_in_memory, get_image, step, templates_dir
+from ..names import BASE_DEV_IMAGE, BASE_IMAGE
+from ._images import OnStep, build_in_memory, build_lock, get_image, step, templates_dir
+from .pipindex import IndexSettings, host_index_settings
 from .rootfs import (
     DEBIAN_SITE_PACKAGES,
     MMDEBSTRAP_APT_LINE,
     ONLINE_PYTHON_IMAGE,
+    ONLINE_SITE_PACKAGES,
     offline_recipe,
     offline_rootfs,
     online_python_image,
@@ -53,11 +55,15 @@ from .rootfs import (
 )
 
 __all__ = [
+    "BASE_DEV_IMAGE",
     "BASE_IMAGE",
     "BaseImageResult",
     "ImageError",
     "MMDEBSTRAP_APT_LINE",
+    "base_build_files",
+    "dev_hash",
     "ensure_base_image",
+    "ensure_dev_image",
     "runtime_hash",
 ]
 
@@ -67,13 +73,13 @@ Source = Literal["auto", "online", "offline"]
 
 @dataclass(frozen=True)
 class BaseImageResult:
-    """What :func:`ensure_base_image` did.
+    """What :func:`ensure_base_image` (or :func:`ensure_dev_image`) did.
 
     ``way``: "cached" (nothing built), "online" or "offline" (how the rootfs under a
-    freshly built base image was obtained). ``source``: how the base image in use was
-    built ("online"/"offline"; for a cached image, read from its label, may be "").
-    ``rootfs``: the rootfs image the base was built on (``None`` when cached);
-    ``rootfs_cached``: that rootfs already existed.
+    freshly built image was obtained). ``source``: how the image in use was built
+    ("online"/"offline"; for a cached image, read from its label, may be "").
+    ``rootfs``: the rootfs image it was built on (``None`` when cached);
+    ``rootfs_cached``: that rootfs already existed. ``name``: the image's name.
     """
 
     way: Way
@@ -83,10 +89,11 @@ class BaseImageResult:
     rootfs: str | None = None
     rootfs_cached: bool = False
     seconds: float = 0.0
+    name: str = BASE_IMAGE
 
     @property
     def tag(self) -> str:
-        return BASE_IMAGE
+        return self.name
 
 
 # --- where things are ---------------------------------------------------------------
@@ -126,12 +133,12 @@ def _snapshot() -> dict[str, bytes]:
 
 
 def _hash_snapshot(files: dict[str, bytes]) -> str:
-    h = hashlib.sha256(b"autonomy-base-image/1\0")
+    h = hashlib.sha256(b"autonomy-base-image/2\0")
     for name in sorted(files):
         data = files[name]
         h.update(f"{name}\0{len(data)}\0".encode())
         h.update(data)
-    h.update(json.dumps(offline_recipe(), sort_keys=True).encode())
+    h.update(json.dumps(offline_recipe("base"), sort_keys=True).encode())
     h.update(ONLINE_PYTHON_IMAGE.encode())
     return h.hexdigest()
 
@@ -139,69 +146,142 @@ def _hash_snapshot(files: dict[str, bytes]) -> str:
 def runtime_hash() -> str:
     """Hash of what the base image is made of: the runtime package's sources, the files
     of ``templates/base-image`` and the rootfs recipes. The base image is rebuilt exactly
-    when this changes. 64 hex chars."""
+    when this changes (the host's index settings only reach its builder stages: a new
+    proxy CA does not rebuild it). 64 hex chars."""
     return _hash_snapshot(_snapshot())
+
+
+def dev_hash(base_hash: str, index: IndexSettings) -> str:
+    """Hash of the -dev image: the base's, the -dev rootfs recipe and the index settings
+    it carries (so a new CA bundle or index URL rebuilds it). 64 hex chars."""
+    h = hashlib.sha256(f"autonomy-dev-image/1\0{base_hash}\0{index.fingerprint()}\0".encode())
+    h.update(json.dumps(offline_recipe("dev"), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+# --- the build context ---------------------------------------------------------------------
+
+
+def _env_line(env: dict[str, str]) -> str:
+    return "ENV " + " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(env.items()))
+
+
+def _label_line(labels: dict[str, str]) -> str:
+    # One LABEL instruction (the build API's `labels` costs one step, ~1 s, per label).
+    return "LABEL " + " ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())
+
+
+def base_build_files(
+    snapshot: dict[str, bytes], index: IndexSettings, base_labels: dict[str, str], dev_labels: dict[str, str]
+) -> dict[str, bytes]:
+    """The build context of both images: the Dockerfile with its placeholders filled in
+    (the LABEL of each image; the -dev image's index ENV), the requirement files, the
+    runtime as ``autonomy/`` and ``index/`` (pip.conf, CA bundle: no credentials)."""
+    text = snapshot["templates/Dockerfile"].decode()
+    dev_lines = [_env_line(index.env()), _label_line(dev_labels)] if dev_labels else []
+    out = []
+    for line in text.splitlines():
+        if line.startswith("# @BASE_LABELS@"):
+            line = _label_line(base_labels)
+        elif line.startswith("# @DEV_LINES@"):
+            line = "\n".join(dev_lines)
+        out.append(line)
+    files = {"Dockerfile": ("\n".join(out) + "\n").encode()}
+    for name, data in snapshot.items():
+        if name.startswith("runtime/"):
+            files["autonomy/" + name[len("runtime/") :]] = data
+        elif name.startswith("templates/requirements-"):
+            files["index/" + name[len("templates/") :]] = data
+    files.update(index.context_files())
+    return files
 
 
 # --- small docker helpers ----------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _build_lock() -> Iterator[None]:
-    """One base-image build at a time on this machine (two CLIs racing would both build)."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock
-        yield
-        return
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    path = Path(tempfile.gettempdir()) / f"autonomy-base-image-{uid}.lock"
-    with open(path, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-# --- the build ----------------------------------------------------------------------------
-
-
-def _build_base(
-    client: docker.DockerClient,
-    rootfs: str,
-    source: str,
-    snapshot: dict[str, bytes],
-    base_hash: str,
-) -> str:
-    image = get_image(client, rootfs)
-    rootfs_labels = (image.labels if image is not None else {}) or {}
-    site = rootfs_labels.get(L.SITE_PACKAGES) or DEBIAN_SITE_PACKAGES
-    labels = {L.MANAGED: "true", L.BASE_HASH: base_hash, L.BASE_SOURCE: source}
-    # One LABEL instruction (the build API's `labels` costs one step, ~1 s, per label).
-    label_line = "LABEL " + " ".join(f'{k}="{v}"' for k, v in labels.items())
-    files = {"Dockerfile": snapshot["templates/Dockerfile"].rstrip(b"\n") + b"\n" + label_line.encode() + b"\n"}
-    files.update(
-        {"autonomy/" + name[len("runtime/") :]: data for name, data in snapshot.items() if name.startswith("runtime/")}
-    )
-    return build_in_memory(
-        client,
-        files,
-        tag=f"{BASE_IMAGE}:latest",
-        buildargs={"ROOTFS": rootfs, "SITE_PACKAGES": site},
-        labels={},
-        what=f"the base image {BASE_IMAGE}",
-    )
-
-
 def _remove_if_dangling(client: docker.DockerClient, image_id: str | None, keep: str) -> None:
-    """Remove the previous base image once nothing refers to it (best effort)."""
+    """Remove the previous image once nothing refers to it (best effort)."""
     if not image_id or image_id == keep:
         return
     with contextlib.suppress(docker.errors.APIError):
         old = client.images.get(image_id)
         if not old.tags:
             client.images.remove(image_id, force=False, noprune=False)
+
+
+def _cached(client: docker.DockerClient, name: str, want: str, started: float) -> BaseImageResult | None:
+    image = get_image(client, name)
+    labels = (image.labels if image is not None else {}) or {}
+    if image is None or labels.get(L.BASE_HASH) != want:
+        return None
+    source = labels.get(L.BASE_SOURCE, "")
+    return BaseImageResult("cached", image.id, want, source, seconds=time.monotonic() - started, name=name)
+
+
+# --- the builds ----------------------------------------------------------------------------
+
+
+def _base_labels(image_hash: str, way: str) -> dict[str, str]:
+    return {L.MANAGED: "true", L.BASE_HASH: image_hash, L.BASE_SOURCE: way}
+
+
+def _build(
+    client: docker.DockerClient,
+    target: Literal["base", "dev"],
+    way: str,
+    snapshot: dict[str, bytes],
+    labels: tuple[dict[str, str], dict[str, str]],
+    dev_rootfs: str | None = None,
+    on_step: OnStep = None,
+) -> str:
+    """docker build of ``target``; ``labels``: those of the base and of the -dev image
+    (a -dev build goes through the base stage: the same labels reuse its cached layers)."""
+    index = host_index_settings()
+    for url in index.stripped:
+        step(on_step, f"warning: the package index {url} carries credentials; the image build uses it without them")
+    files = base_build_files(snapshot, index, *labels)
+    rootfs = rootfs_tag(way)
+    name = BASE_IMAGE if target == "base" else BASE_DEV_IMAGE
+    return build_in_memory(
+        client,
+        files,
+        tag=f"{name}:latest",
+        buildargs={
+            "ROOTFS": rootfs,
+            "DEV_ROOTFS": dev_rootfs or rootfs,
+            "SITE_PACKAGES": ONLINE_SITE_PACKAGES if way == "online" else DEBIAN_SITE_PACKAGES,
+            "REQUIREMENTS": way,
+        },
+        labels={},
+        what=f"the image {name}",
+        target=target,
+        on_line=(lambda line: step(on_step, line)) if on_step is not None else None,
+    )
+
+
+def _base_rootfs(client: docker.DockerClient, source: Source, on_step: OnStep) -> tuple[Way, str, bool]:
+    """(way, rootfs tag, was cached): a cached rootfs first (auto), then online, then offline."""
+    if source == "auto":
+        for kind in ("online", "offline"):
+            tag = rootfs_tag(kind)
+            if get_image(client, tag) is not None:
+                step(on_step, f"root filesystem {tag} is cached ({kind})")
+                return ("online" if kind == "online" else "offline"), tag, True
+    online_error: str | None = None
+    if source in ("auto", "online"):
+        online_error = online_python_image(client, on_step)
+        if online_error is None:
+            return "online", ONLINE_PYTHON_IMAGE, False
+        if source == "online":
+            raise ImageError(f"cannot get {ONLINE_PYTHON_IMAGE}: {online_error}")
+        step(on_step, f"online did not work ({online_error.splitlines()[0]}); going offline")
+    try:
+        tag, was_cached = offline_rootfs(client, on_step)
+    except ImageError as e:
+        if online_error is not None:
+            raise ImageError(f"{e}\n(online: {online_error.splitlines()[0]})") from e
+        raise
+    return "offline", tag, was_cached
 
 
 def ensure_base_image(
@@ -215,7 +295,7 @@ def ensure_base_image(
 
     Cached when the image's ``computer.autonomy.base-hash`` label equals
     :func:`runtime_hash` (unless ``force``). Otherwise builds it on a rootfs obtained
-    "online" (python:3.11-slim, local or pulled within seconds, + PyPI) or "offline"
+    "online" (python:3.13-slim, local or pulled within seconds) or "offline"
     (mmdebstrap); ``source="auto"`` reuses a cached rootfs first, then tries online,
     then offline. ``force`` rebuilds the base image (not the cached rootfs).
     """
@@ -226,26 +306,14 @@ def ensure_base_image(
     base_hash = _hash_snapshot(snapshot)
 
     def cached() -> BaseImageResult | None:
-        image = get_image(client, BASE_IMAGE)
-        if image is None or force:
-            return None
-        labels = image.labels or {}
-        if labels.get(L.BASE_HASH) != base_hash:
-            return None
-        return BaseImageResult(
-            way="cached",
-            image_id=image.id,
-            base_hash=base_hash,
-            source=labels.get(L.BASE_SOURCE, ""),
-            seconds=time.monotonic() - started,
-        )
+        return None if force else _cached(client, BASE_IMAGE, base_hash, started)
 
     hit = cached()
     if hit is not None:
         step(on_step, f"base image {BASE_IMAGE} is up to date")
         return hit
 
-    with _build_lock():
+    with build_lock():
         hit = cached()  # someone else may have built it while we waited
         if hit is not None:
             step(on_step, f"base image {BASE_IMAGE} is up to date")
@@ -253,52 +321,47 @@ def ensure_base_image(
         previous = get_image(client, BASE_IMAGE)
         why = "forced" if force else ("the runtime changed" if previous is not None else "not built yet")
         step(on_step, f"building the base image {BASE_IMAGE} ({why})")
-
-        rootfs: str | None = None
-        rootfs_cached = False
-        way: Way = "offline"
-        if source == "auto":
-            for kind in ("online", "offline"):
-                if get_image(client, rootfs_tag(kind)) is not None:
-                    way = "online" if kind == "online" else "offline"
-                    rootfs, rootfs_cached = rootfs_tag(kind), True
-                    step(on_step, f"root filesystem {rootfs} is cached ({kind})")
-                    break
-        online_error: str | None = None
-        if rootfs is None and source in ("auto", "online"):
-            online_error = online_python_image(client, on_step)
-            if online_error is None:
-                try:
-                    rootfs, rootfs_cached = online_rootfs(client, on_step)
-                    way = "online"
-                except ImageError as e:
-                    if source == "online":
-                        raise
-                    online_error = str(e)
-            if online_error is not None:
-                if source == "online":
-                    raise ImageError(f"cannot get {ONLINE_PYTHON_IMAGE}: {online_error}")
-                step(on_step, f"online did not work ({online_error.splitlines()[0]}); going offline")
-        if rootfs is None:
-            try:
-                rootfs, rootfs_cached = offline_rootfs(client, on_step)
-            except ImageError as e:
-                if online_error is not None:
-                    raise ImageError(f"{e}\n(online: {online_error.splitlines()[0]})") from e
-                raise
-            way = "offline"
-
+        way, rootfs, rootfs_cached = _base_rootfs(client, source, on_step)
         step(on_step, f"docker build {BASE_IMAGE} on {rootfs}")
-        image_id = _build_base(client, rootfs, way, snapshot, base_hash)
+        image_id = _build(client, "base", way, snapshot, (_base_labels(base_hash, way), {}), on_step=on_step)
         _remove_if_dangling(client, previous.id if previous is not None else None, image_id)
         seconds = time.monotonic() - started
         step(on_step, f"base image {BASE_IMAGE} built ({way}) in {seconds:.0f} s")
-        return BaseImageResult(
-            way=way,
-            image_id=image_id,
-            base_hash=base_hash,
-            source=way,
-            rootfs=rootfs,
-            rootfs_cached=rootfs_cached,
-            seconds=seconds,
-        )
+        return BaseImageResult(way, image_id, base_hash, way, rootfs, rootfs_cached, seconds)
+
+
+def ensure_dev_image(
+    client: docker.DockerClient, *, on_step: OnStep = None, source: Source = "auto"
+) -> BaseImageResult:
+    """Make sure ``ghcr.io/build-trust/autonomy-python-dev`` exists, matching the base image.
+
+    Ensures the base image first (``source`` as for :func:`ensure_base_image`), then
+    builds -dev the same way (online/offline) as the base in use, so the venv a project
+    builds in -dev runs in the base. Cached while its label equals :func:`dev_hash`.
+    """
+    base = ensure_base_image(client, on_step=on_step, source=source)
+    started = time.monotonic()
+    snapshot = _snapshot()
+    want = dev_hash(base.base_hash, host_index_settings())
+    hit = _cached(client, BASE_DEV_IMAGE, want, started)
+    if hit is not None:
+        step(on_step, f"image {BASE_DEV_IMAGE} is up to date")
+        return hit
+    with build_lock():
+        hit = _cached(client, BASE_DEV_IMAGE, want, started)
+        if hit is not None:
+            return hit
+        previous = get_image(client, BASE_DEV_IMAGE)
+        way: Way = "online" if base.source == "online" else "offline"
+        step(on_step, f"building the image {BASE_DEV_IMAGE} ({way})")
+        if way == "offline":
+            rootfs, rootfs_cached = offline_rootfs(client, on_step, "dev")
+            offline_rootfs(client, on_step, "base")  # the venv's builder
+        else:
+            rootfs, rootfs_cached = online_rootfs(client, on_step, "dev")
+        labels = (_base_labels(base.base_hash, way), _base_labels(want, way))
+        image_id = _build(client, "dev", way, snapshot, labels, dev_rootfs=rootfs, on_step=on_step)
+        _remove_if_dangling(client, previous.id if previous is not None else None, image_id)
+        seconds = time.monotonic() - started
+        step(on_step, f"image {BASE_DEV_IMAGE} built ({way}) in {seconds:.0f} s")
+        return BaseImageResult(way, image_id, want, way, rootfs, rootfs_cached, seconds, name=BASE_DEV_IMAGE)

@@ -1,9 +1,15 @@
-"""Host ports: is one free on 127.0.0.1, who holds it, which one to use."""
+"""Host ports: is one free on 127.0.0.1 (or another of the host's addresses), who holds
+it, which one to use; and the default bridge network's gateway address, where the zone's
+model gateway listens; waiting for a service on the host to answer HTTP."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,16 +17,21 @@ import docker
 import docker.errors
 
 from .. import labels as L
-from ..errors import PreflightError
+from ..errors import EngineError, PreflightError
 
-__all__ = ["free_port_from", "pick_public_port", "port_free", "port_holder"]
+__all__ = ["answers_http", "bridge_gateway", "free_port_from", "pick_public_port", "port_free", "port_holder"]
 
 #: how many ports from a starting one are tried
 SPAN = 200
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a listener could bind ``host:port`` now, as Docker's port proxy would.
+
+    ``SO_REUSEADDR`` as every server sets it: connections of a server that just went
+    (TIME_WAIT, up to a minute) do not hold the port, only a listener does."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -81,9 +92,52 @@ def pick_public_port(start: int, zone: str, client: docker.DockerClient | None, 
     raise PreflightError([f"no free port for the zone's HTTP endpoint in {start}..{start + SPAN - 1}"])
 
 
-def free_port_from(start: int) -> int:
-    """The first free port from ``start``."""
+def free_port_from(start: int, host: str = "127.0.0.1", avoid: Iterable[int] = ()) -> int:
+    """The first free port from ``start`` on ``host`` (not one of ``avoid``)."""
+    avoid = set(avoid)
     for port in range(start, min(start + SPAN, 65536)):
-        if port_free(port):
+        if port not in avoid and port_free(port, host):
             return port
-    raise PreflightError([f"no free port in 127.0.0.1:{start}..{start + SPAN - 1}"])
+    raise PreflightError([f"no free port in {host}:{start}..{start + SPAN - 1}"])
+
+
+def bridge_gateway(client: docker.DockerClient) -> str:
+    """The address of Docker's default bridge network on this host (``172.17.0.1``): what
+    ``host-gateway`` means in a container's ``extra_hosts``. The engine's IPAM config
+    names it, or (an engine that names only the subnet) it is the subnet's first address."""
+    try:
+        configs = (client.api.inspect_network("bridge").get("IPAM") or {}).get("Config") or []
+    except docker.errors.DockerException as e:
+        raise EngineError(f"cannot inspect Docker's default bridge network: {e}") from None
+    for config in configs:  # IPv4 only: ``host-gateway`` (what the apps resolve) is the IPv4 one
+        try:
+            gateway = ipaddress.ip_address(config.get("Gateway") or "")
+        except ValueError:
+            continue
+        if gateway.version == 4:
+            return str(gateway)
+    for config in configs:
+        try:
+            net = ipaddress.ip_network(config.get("Subnet") or "", strict=False)
+        except ValueError:
+            continue
+        if net.version == 4:
+            return str(next(net.hosts()))
+    raise EngineError("Docker's default bridge network has no IPv4 gateway address (is it disabled?)")
+
+
+def answers_http(url: str, timeout: float, *, interval: float = 0.2) -> bool:
+    """True once a GET of ``url`` answers 200, polling for up to ``timeout`` seconds; False
+    when it never did. Only for addresses of this host (no proxy is used)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with opener.open(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)

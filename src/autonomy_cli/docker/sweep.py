@@ -61,7 +61,7 @@ def list_zones(client: docker.DockerClient) -> list[ZoneSummary]:
             ZoneSummary(
                 zone=zone,
                 cluster=views[0].labels.cluster,
-                instances=len({s.instance for s in views}),
+                instances=len({s.instance for s in views if s.instance}),  # the gateway is in no pod
                 containers=len(apps),
                 running=sum(1 for s in apps if s.state == "running"),
                 urls=tuple(urls),

@@ -9,6 +9,7 @@ module             what
 :mod:`.follow`     following a zone (:func:`~.follow.follow`), or its lines now
                    (:func:`~.follow.snapshot`)
 :mod:`.page`       the logs page of ``zone inlet --to logs`` (``page.html``)
+:mod:`.api`        its JSON API: ``/containers``, ``/pods/<pod>/containers/<container>``
 =================  ================================================================
 
 Usage::

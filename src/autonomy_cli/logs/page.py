@@ -7,6 +7,8 @@ library ``ThreadingHTTPServer``, no dependency) and serves::
     GET /events    Server-Sent Events: batches of lines as JSON arrays, with ids, so a
                    browser that reconnects (Last-Event-ID) gets what it missed, if kept
     GET /health    {"zone": ..., "lines": n, "clients": n, "dropped": n}
+    GET /containers, GET /pods/<pod>/containers/<container>?follow=&timestamps=&tail=&since=
+                   the JSON API for scripts and agents (:mod:`.api`), when given one
 
 One thread follows the zone (an iterator of :class:`~autonomy_cli.logs.lines.LogLine`, e.g.
 :func:`~autonomy_cli.logs.follow.follow`) and publishes each line to a :class:`Hub`. The hub
@@ -33,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ..errors import CliError
+from .api import LogApi
+from .api import handle as handle_api
 from .lines import LogLine
 
 __all__ = ["Hub", "LogPageServer", "encode_line", "free_port", "page"]
@@ -144,8 +148,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         owner = self.server.owner
+        if owner.api is not None and handle_api(self, owner.api, path, query, owner.stopping):
+            return
         if path == "/":
             page_text = (
                 page().replace("__ZONE__", json.dumps(owner.zone)).replace("__MAXLINES__", str(owner.page_lines))
@@ -228,8 +234,10 @@ class LogPageServer:
         page_lines: int = PAGE_LINES,
         heartbeat: float = 5.0,
         batch_interval: float = 0.05,
+        api: LogApi | None = None,
     ) -> None:
         self.zone = zone
+        self.api = api
         self.port = port
         self.hub = Hub(backlog=backlog, client_queue=client_queue)
         self.page_lines = page_lines

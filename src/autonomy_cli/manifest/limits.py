@@ -58,7 +58,10 @@ def _env_count(env: Any) -> int:
     if isinstance(env, dict):
         return len(env)
     if isinstance(env, list):
-        return sum(len(item) if isinstance(item, dict) and item else 1 for item in env)
+        # a Kubernetes pair {name: K, value: V} is one variable
+        return sum(
+            len(item) if isinstance(item, dict) and item and set(item) != {"name", "value"} else 1 for item in env
+        )
     return 0
 
 

@@ -4,11 +4,18 @@ The file's shape, with an example, is in :mod:`autonomy_cli.manifest`.
 
 How the model is shaped, and why:
 
-* ``env`` comes in two spellings in the wild; both become one ordered tuple of
-  :class:`EnvVar`. Scalars become text the way YAML wrote them (``true`` -> ``"true"``).
-  A value ``secrets.NAME`` is replaced by ``NAME``'s value from ``secrets.yaml`` and the
+* ``env`` comes in three spellings in the wild (a mapping, a list of one-key mappings
+  ``- NAME: value``, and Kubernetes' ``- {name: NAME, value: V}``); all become one
+  ordered tuple of :class:`EnvVar`. Scalars become text the way YAML wrote them (``true`` -> ``"true"``).
+  A value ``secrets.NAME`` is replaced by ``NAME``'s value from the secrets file and the
   variable is marked ``secret=True``, so later stages can keep it out of any file that is
   not private (the Compose file carries only non-secret values).
+* keys have the cloud's other spellings too (``zone_name``, ``portal``, ``tcp-outlets``,
+  ...: :func:`.base.yaml_keys` lists them); writing one key twice under two spellings is
+  an error (:mod:`.rules`).
+* what the cloud's rules refuse but a laptop does not need (names over 10 characters,
+  several pods without a ``main-pod``) and keys that mean nothing here
+  (``imagePullPolicy``) are :func:`.notes.notes`: warnings, not errors.
 * ``image`` becomes an :class:`Image`: ``local=True`` when ``images/<image>/Dockerfile``
   exists in the project (the only filesystem fact the pipeline needs), else a registry
   reference used as is. A folder under ``images/`` without a Dockerfile does not make an
@@ -27,11 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from .base import Frozen, check_name, context
 from .images import local_image
 from .limits import MAX_CLONES
+from .portals import Inlet, Outlet, Portals, parse_port
 from .values import describe, scalar_text
+from .volumes import Volume, VolumeMount
 
 __all__ = [
     "MANIFEST_FILE",
@@ -41,10 +51,13 @@ __all__ = [
     "Container",
     "EnvVar",
     "Image",
+    "Inlet",
     "Manifest",
     "Outlet",
     "Pod",
     "Portals",
+    "Volume",
+    "VolumeMount",
     "flatten_env",
     "is_zone_name",
     "parse_port",
@@ -53,19 +66,18 @@ __all__ = [
 
 MANIFEST_FILE = "autonomy.yaml"
 SECRETS_FILE = "secrets.yaml"
+MANIFEST_FILES = (MANIFEST_FILE, "autonomy.yml")
+"""The names a project's manifest may have, the usual one first."""
+SECRETS_FILES = (SECRETS_FILE, "secrets.yml")
 
 RESERVED_ENV = frozenset({"CLUSTER", "ZONE", "NODE", "AUTONOMY_ROSTER", "AUTONOMY_KEY"})
 """Set by the CLI in every container; a user value would break the node."""
 
 _ZONE_RE = re.compile(r"^[a-z0-9]{1,10}$")
-_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-_NAME_MAX = 40
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
 _SECRET_NAME_RE = re.compile(rf"^{_SECRET_NAME}$")
 _SECRET_REF_RE = re.compile(rf"^secrets\.({_SECRET_NAME})$")
-_PORT_RE = re.compile(r"^(?:(?P<host>[^:]+):)?(?P<port>[0-9]{1,5})$")
-_LOCAL_HOSTS = ("localhost", "127.0.0.1")
 # A folder name under images/ that may hold a Dockerfile (no path separators, no "..").
 _FOLDER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # A local image becomes part of a tag: autonomy-<zone>-<image>.
@@ -91,19 +103,6 @@ def secret_value_problem(value: str) -> str | None:
     return None
 
 
-def _check_name(value: str, what: str) -> str:
-    if len(value) > _NAME_MAX or not _NAME_RE.match(value):
-        raise ValueError(
-            f"{what} name must be lowercase a-z, 0-9 and single '-' between them, start with a "
-            f"letter and be at most {_NAME_MAX} characters, got {value!r}"
-        )
-    return value
-
-
-def _context(info: ValidationInfo) -> dict[str, Any]:
-    return info.context if isinstance(info.context, dict) else {}
-
-
 @dataclass(frozen=True)
 class _RawEnv:
     """One ``NAME: value`` pair as read from YAML, before EnvVar validates it."""
@@ -119,8 +118,15 @@ class _BadEnvItem:
     reason: str
 
 
+def _kubernetes_pair(item: dict[Any, Any]) -> tuple[Any, Any] | None:
+    """``{name: K, value: V}`` -> (K, V); None for any other mapping."""
+    if set(item) == {"name", "value"}:
+        return item["name"], item["value"]
+    return None
+
+
 def flatten_env(raw: Any) -> list[tuple[Any, Any]]:
-    """Both env spellings as one ordered list of (name or None, value or bad item).
+    """Every env spelling as one ordered list of (name or None, value or bad item).
 
     Used by the validator and by the error mapper alike, so an error at ``env[i]`` can be
     reported at ``env.<NAME>``.
@@ -132,6 +138,8 @@ def flatten_env(raw: Any) -> list[tuple[Any, Any]]:
         for item in raw:
             if isinstance(item, EnvVar):
                 out.append((item.name, item))
+            elif isinstance(item, dict) and (pair := _kubernetes_pair(item)) is not None:
+                out.append(pair)
             elif isinstance(item, dict) and item:
                 out.extend(item.items())
             else:
@@ -151,11 +159,7 @@ def _bad_env_reason(item: Any) -> str:
 # --------------------------------------------------------------------------- models
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class EnvVar(_Frozen):
+class EnvVar(Frozen):
     """One environment variable of a container; ``secret`` when it came from secrets.yaml."""
 
     name: str
@@ -179,20 +183,20 @@ class EnvVar(_Frozen):
         if ref is None:
             return {"name": name, "value": text, "secret": False}
         secret = ref.group(1)
-        ctx = _context(info)
+        ctx = context(info)
         secrets: dict[str, str] | None = ctx.get("secrets")
+        file = ctx.get("secrets_file", SECRETS_FILE)
         if ctx.get("secrets_broken"):
             return {"name": name, "value": "", "secret": True}  # secrets.yaml's own problems say why
         if secrets is None:
             raise ValueError(
-                f"secret '{secret}' is not defined in {SECRETS_FILE} "
-                f"(there is no {SECRETS_FILE} beside {MANIFEST_FILE})"
+                f"secret '{secret}' is not defined in {file} (there is no {file} beside {ctx.get('manifest_file')})"
             )
         if secret not in secrets:
-            raise ValueError(f"secret '{secret}' is not defined in {SECRETS_FILE}")
+            raise ValueError(f"secret '{secret}' is not defined in {file}")
         why = secret_value_problem(secrets[secret])
         if why is not None:
-            raise ValueError(f"secret '{secret}' in {SECRETS_FILE} {why}, which cannot be passed to a container safely")
+            raise ValueError(f"secret '{secret}' in {file} {why}, which cannot be passed to a container safely")
         return {"name": name, "value": secrets[secret], "secret": True}
 
     @field_validator("name")
@@ -207,7 +211,7 @@ class EnvVar(_Frozen):
         return value
 
 
-class Image(_Frozen):
+class Image(Frozen):
     """A container's image: a folder ``images/<name>/`` with a Dockerfile, or a registry reference."""
 
     name: str
@@ -230,18 +234,21 @@ class Image(_Frozen):
         )
 
 
-class Container(_Frozen):
+class Container(Frozen):
     """One container of a pod."""
 
     name: str
     image: Image
     env: tuple[EnvVar, ...] = ()
     args: tuple[str, ...] | None = None
+    volume_mounts: tuple[VolumeMount, ...] = Field((), alias="volumeMounts")
+    #: the cloud's; here a local image is always built and another pulled when missing
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(None, alias="imagePullPolicy")
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return _check_name(value, "container")
+        return check_name(value, "container")
 
     @field_validator("image", mode="before")
     @classmethod
@@ -252,7 +259,7 @@ class Container(_Frozen):
             raise ValueError(f"expected an image name, got {describe(value)}")
         if not value.strip():
             raise ValueError("must not be empty")
-        project_dir = _context(info).get("project_dir")
+        project_dir = context(info).get("project_dir")
         local = False
         if project_dir is not None and _FOLDER_RE.match(value):
             local = local_image(Path(project_dir), value)
@@ -309,41 +316,7 @@ class Container(_Frozen):
         return tuple(e for e in self.env if e.secret)
 
 
-def parse_port(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"expected localhost:<port>, got {describe(value)}")
-    if isinstance(value, int):
-        port = value
-    else:
-        m = _PORT_RE.match(value.strip())
-        if not m:
-            raise ValueError(f"expected localhost:<port>, got {describe(value)}")
-        host = m.group("host")
-        if host is not None and host not in _LOCAL_HOSTS:
-            raise ValueError(f"only localhost (or 127.0.0.1) is allowed here, got {value!r}")
-        port = int(m.group("port"))
-    if not 1 <= port <= 65535:
-        raise ValueError(f"a port must be between 1 and 65535, got {port}")
-    return port
-
-
-class Outlet(_Frozen):
-    """A port inside a pod (``to``) made reachable on 127.0.0.1 of this machine (``inlet_from``)."""
-
-    to: int
-    inlet_from: int
-
-    @field_validator("to", "inlet_from", mode="before")
-    @classmethod
-    def _port(cls, value: Any) -> int:
-        return parse_port(value)
-
-
-class Portals(_Frozen):
-    outlets: tuple[Outlet, ...] = ()
-
-
-class Pod(_Frozen):
+class Pod(Frozen):
     """A group of containers sharing one network namespace; ``clones`` copies of it."""
 
     name: str
@@ -351,22 +324,27 @@ class Pod(_Frozen):
     size: Literal["regular", "big"] = "regular"  # the keys of autonomy_cli.sizes.SIZES
     clones: Annotated[int, Field(strict=True, ge=1, le=MAX_CLONES)] = 1
     containers: tuple[Container, ...] = Field(min_length=1)
-    portals: Portals | None = None
+    portals: Portals | None = Field(None, validation_alias=AliasChoices("portals", "portal"))
+    volumes: tuple[Volume, ...] = ()
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return _check_name(value, "pod")
+        return check_name(value, "pod")
 
     @property
     def outlets(self) -> tuple[Outlet, ...]:
         return self.portals.outlets if self.portals is not None else ()
 
+    @property
+    def inlets(self) -> tuple[Inlet, ...]:
+        return self.portals.inlets if self.portals is not None else ()
 
-class Manifest(_Frozen):
+
+class Manifest(Frozen):
     """A whole autonomy.yaml: the zone's name and its pods."""
 
-    name: str
+    name: str = Field(validation_alias=AliasChoices("name", "zone_name"))
     pods: tuple[Pod, ...] = Field(min_length=1)
 
     @field_validator("name")
@@ -376,9 +354,22 @@ class Manifest(_Frozen):
             raise ValueError(f"a zone name must be 1 to 10 characters of a-z and 0-9, got {value!r}")
         return value
 
+    # the secrets file's values, kept out of the model's fields (never dumped nor shown)
+    _secrets: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _keep_secrets(self, info: ValidationInfo) -> Manifest:
+        self._secrets = dict((info.context or {}).get("secrets") or {})
+        return self
+
     @property
     def public_pod(self) -> Pod | None:
         return next((p for p in self.pods if p.public), None)
+
+    def secrets_named(self, names: tuple[str, ...]) -> dict[str, str]:
+        """The secrets file's values of those of ``names`` it defines (the model
+        gateway's provider settings, :mod:`autonomy_cli.gateway`)."""
+        return {n: self._secrets[n] for n in names if n in self._secrets}
 
 
 # --------------------------------------------------------------------------- YAML

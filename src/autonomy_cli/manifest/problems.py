@@ -11,6 +11,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from ..errors import Problem
+from .base import yaml_keys
 from .model import Manifest, flatten_env
 from .values import describe
 
@@ -65,9 +66,10 @@ def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        if model is None or part not in model.model_fields:
+        field = yaml_keys(model).get(str(part)) if model is not None else None
+        if model is None or field is None:
             return None
-        model = _unwrap_model(model.model_fields[part].annotation)
+        model = _unwrap_model(model.model_fields[field].annotation)
     return model
 
 
@@ -89,10 +91,14 @@ def problem(err: Any, data: Any) -> Problem | None:
     if kind == "extra_forbidden":
         key = loc[-1] if loc else ""
         model = _model_at(loc[:-1])
-        known = list(model.model_fields) if model is not None else []
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        spellings = yaml_keys(model) if model is not None else {}
+        if key in spellings:
+            return None  # a second spelling of a key written already: the rules report it
+        primary = {field: key for key, field in reversed(spellings.items())}  # each field's first spelling
+        known = [primary[field] for field in dict.fromkeys(spellings.values())]
+        close = difflib.get_close_matches(str(key), list(spellings), n=1, cutoff=0.6)
         if close:
-            hint = f"; did you mean '{close[0]}'?"
+            hint = f"; did you mean '{primary[spellings[close[0]]]}'?"
         elif known:
             hint = f"; expected one of: {', '.join(known)}"
         else:

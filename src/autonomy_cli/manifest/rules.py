@@ -1,21 +1,27 @@
 """Rules across items of autonomy.yaml (unique names, one public pod, distinct inlet ports,
-distinct pod instance and node names), checked on the raw YAML data so that they are
-reported even when other parts of the file are broken."""
+distinct pod instance and node names, mounts of declared volumes only, a key written once
+under its several spellings), checked on the raw YAML data so that they are reported even
+when other parts of the file are broken."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..errors import Problem
 from ..names import instance_names
-from .model import _NAME_RE, MAX_CLONES, parse_port
+from .base import NAME_RE, yaml_keys
+from .limits import MAX_CLONES
+from .model import Manifest, Pod
+from .portals import Portals, parse_port
 
 __all__ = ["cross_checks"]
 
 
 def cross_checks(data: dict[Any, Any]) -> list[Problem]:
     """Rules across items, checked on the raw data so they show up next to other errors."""
-    problems: list[Problem] = []
+    problems = _spelled_once("", data, Manifest)
     pods = data.get("pods")
     if not isinstance(pods, list):
         return problems
@@ -28,7 +34,7 @@ def cross_checks(data: dict[Any, Any]) -> list[Problem]:
         if not isinstance(pod, dict):
             continue
         name = pod.get("name")
-        good_name = isinstance(name, str) and _NAME_RE.match(name) is not None
+        good_name = isinstance(name, str) and NAME_RE.match(name) is not None
         if isinstance(name, str):
             if name in pod_names:
                 problems.append(
@@ -62,8 +68,9 @@ def cross_checks(data: dict[Any, Any]) -> list[Problem]:
                 else:
                     seen[cname] = j
                     container_names.append(cname)
-        portals = pod.get("portals")
-        outlets = portals.get("outlets") if isinstance(portals, dict) else None
+        problems += _pod_checks(f"pods[{i}]", pod, pods)
+        portals_key, portals = _spelled(pod, Pod, "portals")
+        outlets_key, outlets = _spelled(portals, Portals, "outlets")
         if isinstance(outlets, list):
             for k, outlet in enumerate(outlets):
                 raw = outlet.get("inlet_from") if isinstance(outlet, dict) else None
@@ -71,7 +78,7 @@ def cross_checks(data: dict[Any, Any]) -> list[Problem]:
                     port = parse_port(raw)
                 except ValueError:
                     continue
-                where = f"pods[{i}].portals.outlets[{k}]"
+                where = f"pods[{i}].{portals_key}.{outlets_key}[{k}]"
                 if port in inlets:
                     problems.append(Problem(f"{where}.inlet_from", f"port {port} is already used by {inlets[port]}"))
                 else:
@@ -104,4 +111,84 @@ def cross_checks(data: dict[Any, Any]) -> list[Problem]:
                     )
                 else:
                     node_owner[node] = f"'{cname}' of pod instance '{instance}'"
+    return problems
+
+
+def _spelled(data: Any, model: type[BaseModel], field: str) -> tuple[str, Any]:
+    """(the key the user wrote for ``field``, its value); (``field``, None) when absent."""
+    if isinstance(data, dict):
+        for key, name in yaml_keys(model).items():
+            if name == field and key in data:
+                return key, data[key]
+    return field, None
+
+
+def _spelled_once(where: str, data: Any, model: type[BaseModel]) -> list[Problem]:
+    """A key written under two of its spellings (``portal`` and ``portals``) is an error."""
+    if not isinstance(data, dict):
+        return []
+    first: dict[str, str] = {}
+    problems: list[Problem] = []
+    spellings = yaml_keys(model)
+    for key in data:
+        field = spellings.get(key) if isinstance(key, str) else None
+        if field is None:
+            continue
+        if field in first:
+            path = f"{where}.{key}" if where else key
+            problems.append(Problem(path, f"'{key}' and '{first[field]}' are the same key; write it once"))
+        else:
+            first[field] = key
+    return problems
+
+
+def _pod_checks(where: str, pod: dict[Any, Any], pods: list[Any]) -> list[Problem]:
+    """Spellings, volumes and mounts, and outlets' pod_name, within one pod."""
+    problems = _spelled_once(where, pod, Pod)
+    portals_key, portals = _spelled(pod, Pod, "portals")
+    problems += _spelled_once(f"{where}.{portals_key}", portals, Portals)
+    outlets_key, outlets = _spelled(portals, Portals, "outlets")
+    names = {p.get("name") for p in pods if isinstance(p, dict) and isinstance(p.get("name"), str)}
+    for k, outlet in enumerate(outlets if isinstance(outlets, list) else []):
+        target = outlet.get("pod_name") if isinstance(outlet, dict) else None
+        if isinstance(target, str) and target not in names:
+            problems.append(
+                Problem(
+                    f"{where}.{portals_key}.{outlets_key}[{k}].pod_name",
+                    f"there is no pod '{target}' in this zone",
+                )
+            )
+    declared: dict[str, int] = {}
+    volumes = pod.get("volumes")
+    for k, volume in enumerate(volumes if isinstance(volumes, list) else []):
+        name = volume.get("name") if isinstance(volume, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in declared:
+            problems.append(
+                Problem(
+                    f"{where}.volumes[{k}].name", f"volume '{name}' is already declared by volumes[{declared[name]}]"
+                )
+            )
+        else:
+            declared[name] = k
+    containers = pod.get("containers")
+    for j, c in enumerate(containers if isinstance(containers, list) else []):
+        mounts = c.get("volumeMounts") if isinstance(c, dict) else None
+        paths: dict[str, int] = {}
+        for k, mount in enumerate(mounts if isinstance(mounts, list) else []):
+            if not isinstance(mount, dict):
+                continue
+            at = f"{where}.containers[{j}].volumeMounts[{k}]"
+            name, path = mount.get("name"), mount.get("mountPath")
+            if isinstance(name, str) and name not in declared:
+                known = f"; the pod declares {', '.join(declared)}" if declared else "; the pod declares no volumes"
+                problems.append(Problem(f"{at}.name", f"no volume '{name}' in this pod's volumes{known}"))
+            if isinstance(path, str):
+                clean = path.rstrip("/") or "/"
+                if clean in paths:
+                    problems.append(
+                        Problem(f"{at}.mountPath", f"{path} is already mounted by volumeMounts[{paths[clean]}]")
+                    )
+                paths.setdefault(clean, k)
     return problems

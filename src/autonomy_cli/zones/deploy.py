@@ -2,8 +2,8 @@
 
 :func:`deploy` does what ``autonomy zone deploy`` does, step by step::
 
-    autonomy.yaml -> manifest -> plan -> base image -> project images -> materialize
-        -> compose.render -> engine.up -> heal pods -> encrypted ping of every node
+    autonomy.yaml -> manifest -> plan -> base image -> model gateway -> project images
+        -> materialize -> compose.render -> engine.up -> heal pods -> encrypted ping of every node
 
 and returns a :class:`DeployResult` (what was built and recreated, which nodes answered,
 the zone's URLs). With ``only_pods`` it rebuilds only the images those pods use and
@@ -30,18 +30,21 @@ from .. import cluster as cluster_mod
 from .. import compose as compose_mod
 from .. import labels as L
 from ..docker.containers import ContainerView
-from ..docker.dockerfile import builds_on_base
+from ..docker.kinds import node_contexts, uses_models
 from ..docker.readiness import Probe
 from ..errors import EngineError, UsageError
+from ..gateway import GatewaySettings, gateway_plan
 from ..manifest import Manifest
 from ..manifest import load as load_manifest
 from ..materialize import materialize
-from ..names import BASE_IMAGE, service_name
+from ..names import BASE_IMAGE, MCP_IMAGE, service_name
 from ..plan import HTTP_PORT, ZonePlan
 from ..plan import plan as make_plan
 from ..settings import CliSettings
 from .engine import Engine
 from .events import Event, EventKind
+from .gateway import describe as describe_gateway
+from .gateway import gateway_settings
 
 __all__ = ["DeployResult", "Event", "EventKind", "current_public_port", "deploy", "plan_for"]
 
@@ -58,6 +61,7 @@ class DeployResult:
     recreated: tuple[str, ...]  # pod instances with a container that is new since before
     answered: dict[str, dict[str, float]]  # node -> {"ms": ..., "workers": ...}
     silent: tuple[str, ...]  # nodes that did not answer within the wait
+    not_nodes: tuple[str, ...]  # Compose services of the containers that are services, not waited for
     healed: tuple[str, ...]  # app containers restarted because their infra had restarted
     states: tuple[ContainerView, ...]
     urls: tuple[str, ...]  # the zone's HTTP endpoint(s)
@@ -71,6 +75,10 @@ class DeployResult:
     @property
     def zone(self) -> str:
         return self.plan.zone
+
+
+#: how long a deploy waits for the model gateway to answer ``/health`` (seconds)
+GATEWAY_WAIT = 30.0
 
 
 def _host_memory() -> int:
@@ -89,10 +97,20 @@ def current_public_port(containers: Iterable[ContainerView]) -> int | None:
 
 
 def plan_for(
-    project: Path, settings: CliSettings, cluster_id: str, public_port: int, manifest: Manifest | None = None
+    project: Path,
+    settings: CliSettings,
+    cluster_id: str,
+    public_port: int,
+    manifest: Manifest | None = None,
+    *,
+    config: Path | None = None,
+    secrets: Path | None = None,
+    gateway: GatewaySettings | None = None,
 ) -> ZonePlan:
-    """The zone's plan for ``project`` (the manifest is loaded unless given)."""
-    manifest = manifest if manifest is not None else load_manifest(project)
+    """The zone's plan for ``project`` (the manifest is loaded unless given, from ``config``
+    and ``secrets`` when those name the files: see :func:`autonomy_cli.manifest.load`);
+    with the model gateway's ``gateway`` settings, when given."""
+    manifest = manifest if manifest is not None else load_manifest(project, config=config, secrets=secrets)
     return make_plan(
         manifest,
         cluster_id,
@@ -100,6 +118,8 @@ def plan_for(
         settings.zone_dir(manifest.name),
         host_cpus=float(os.cpu_count() or 1),
         public_port=public_port,
+        node_contexts=node_contexts(project, (c.image.context for pod in manifest.pods for c in pod.containers)),
+        gateway=gateway,
     )
 
 
@@ -136,6 +156,9 @@ def deploy(
     wait: float | None = None,
     labels: Mapping[str, str] | None = None,
     engine: Engine | None = None,
+    config: Path | None = None,
+    secrets: Path | None = None,
+    no_cache: bool = False,
 ) -> DeployResult:
     """Deploy (or update in place) the zone of ``project_dir``; see the module docstring.
 
@@ -145,6 +168,9 @@ def deploy(
     the zone is not running yet, the whole zone is deployed. ``wait``: seconds to wait for
     every node to answer (default: ``settings.deploy_wait``). ``labels``: extra labels on
     every container and the network (``autonomy dev`` marks its zones with them).
+    ``config``, ``secrets``: the manifest and secrets files to read instead of those in
+    ``project_dir`` (``zone deploy --config FILE --secrets FILE``).
+    ``no_cache``: rebuild the project's images without Docker's layer cache.
 
     Raises :class:`~autonomy_cli.errors.CliError` (ManifestError, BuildError,
     DeployFailed, ...); nothing is printed.
@@ -153,7 +179,7 @@ def deploy(
     project = Path(project_dir).resolve()
     if not project.is_dir():
         raise UsageError(f"{project}: not a folder")
-    manifest = load_manifest(project)  # bad input stops here, before Docker is touched
+    manifest = load_manifest(project, config=config, secrets=secrets)  # bad input stops here, before Docker is touched
     pods = _resolve_pods(manifest, only_pods) if only_pods is not None else None
     c, created = cluster_mod.enroll(settings.home)
     if created:
@@ -172,7 +198,7 @@ def deploy(
         warnings.append(text)
         on_event(Event(text, EventKind.WARNING))
 
-    outlet_ports = [o.inlet_from for pod in manifest.pods for o in pod.outlets]
+    outlet_ports = [o.inlet_from for pod in manifest.pods for o in pod.outlets if o.inlet_from is not None]
     public_port = settings.public_port
     if manifest.public_pod is not None:
         current = current_public_port(existing)
@@ -195,6 +221,19 @@ def deploy(
     on_event(Event(f"Base image {BASE_IMAGE} ...", EventKind.STEP))
     base = engine.ensure_base_image(settings.base_source, on_step=lambda m: on_event(Event(m, EventKind.PROGRESS)))
     on_event(Event(f"base image: {base.way}" + (f" ({base.source})" if base.way != "cached" else "")))
+    if p.zone_nodes():  # a zone with a node gets the model gateway (autonomy_cli.gateway)
+        on_event(Event("Model gateway ...", EventKind.STEP))
+        taken = [*outlet_ports, *([p.public_port] if p.public_port is not None else [])]
+        settings_gw = gateway_settings(
+            manifest,
+            settings,
+            engine,
+            existing,
+            avoid=taken,
+            on_step=lambda m: on_event(Event(m, EventKind.PROGRESS)),
+            uses_models=uses_models(project, (c.image.context for pod in manifest.pods for c in pod.containers)),
+        )
+        p = dataclasses.replace(p, gateway=gateway_plan(settings_gw, p.files))
 
     if pods is None:
         builds = p.builds
@@ -205,11 +244,23 @@ def deploy(
         services = tuple(
             service_name(inst.name, n.container) for inst in p.instances if inst.pod in pods for n in inst.nodes
         )
+    # the MCP proxy is built here, as the base image is (docker/mcpimage.py)
+    mcp = engine.ensure_mcp_image(
+        dataclasses.replace(p, builds=builds), on_step=lambda m: on_event(Event(m, EventKind.PROGRESS))
+    )
+    if mcp is not None:
+        on_event(Event(f"MCP proxy image {MCP_IMAGE}: {mcp}"))
+    # every image from a registry is here or pulled now, before anything of the zone exists
+    on_event(Event("Checking the images the zone needs ...", EventKind.STEP))
+    pulled = engine.check_images(dataclasses.replace(p, builds=builds))
+    if pulled:
+        on_event(Event(f"pulled {', '.join(pulled)}"))
     old_ids = {b.tag: engine.image_id(b.tag) for b in builds}
     on_event(Event("Building images ...", EventKind.STEP))
     built = engine.build(
         dataclasses.replace(p, builds=builds),
         on_line=lambda tag, line: on_event(Event(f"{tag}: {line[:100]}", EventKind.PROGRESS)),
+        no_cache=no_cache,
     )
     changed = tuple(tag for tag, iid in built.items() if old_ids.get(tag) != iid)
     on_event(
@@ -221,8 +272,9 @@ def deploy(
 
     materialize(p)
     compose_text = compose_mod.dump(_with_labels(compose_mod.render(p), labels or {}))
-    targets = [n for n in p.nodes() if builds_on_base(n.build_context) and (pods is None or n.pod in pods)]
-    nodes = [n.name for n in targets]
+    mine = [n for n in p.nodes() if pods is None or n.pod in pods]
+    nodes = [n.name for n in mine if n.is_node]  # only nodes are waited for: docker/kinds.py
+    service_names = tuple(service_name(n.instance, n.container) for n in mine if not n.is_node)
     deadline = wait if wait is not None else settings.deploy_wait
     baseline = engine.restart_counts(p.zone, existing)
     probe: list[Probe] = []
@@ -263,7 +315,15 @@ def deploy(
         healed = engine.heal_pods(p.zone)
         if healed:
             on_event(Event(f"restarted {', '.join(healed)}: their pod's infra container had restarted"))
-        on_event(Event(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ...", EventKind.STEP))
+        if service_names:
+            on_event(
+                Event(
+                    f"{len(service_names)} service(s), not waited for (no Node.start in their image): "
+                    + ", ".join(service_names)
+                )
+            )
+        if nodes:
+            on_event(Event(f"Waiting for {len(nodes)} node(s) to answer an encrypted ping ...", EventKind.STEP))
         check = engine.finish_probe(
             p,
             probe[0] if probe else None,
@@ -284,12 +344,19 @@ def deploy(
         on_event(Event(f"{len(check.answered)} of {len(nodes)} node(s) answered an encrypted ping from {source}"))
     for silent in check.silent:
         warn(f"node {silent} did not answer within {deadline:g} s (is Node.start called?)")
+    if p.gateway is not None:
+        # Compose may have just recreated it: an app's first model call must not race it
+        health = f"http://{p.gateway.listen}/health"
+        if not engine.wait_http(health, GATEWAY_WAIT):
+            warn(f"the model gateway did not answer {health} within {GATEWAY_WAIT:g} s; see its logs")
+        for line in describe_gateway(p.gateway):
+            on_event(Event(line))
     urls = (f"http://127.0.0.1:{p.public_port}",) if p.public_port is not None else ()
     portals = tuple(
-        f"127.0.0.1:{port.host_port} -> {inst.name}:{port.container_port}"
+        f"127.0.0.1:{port.host_port} -> {inst.name}:{port.to_port}"
         for inst in p.instances
         for port in inst.ports
-        if port.purpose == "outlet"
+        if port.purpose == "outlet" and port.host_port is not None
     )
     return DeployResult(
         plan=p,
@@ -300,6 +367,7 @@ def deploy(
         recreated=recreated,
         answered=dict(check.answered),
         silent=tuple(check.silent),
+        not_nodes=service_names,
         healed=tuple(healed),
         states=tuple(engine.states(p.zone, check.containers)),
         urls=urls,

@@ -30,7 +30,7 @@ from rich.markup import escape
 from .. import labels as L
 from ..errors import CliError, DeployFailed, UsageError, printable
 from ..logs.follow import follow
-from ..manifest import Manifest
+from ..manifest import MANIFEST_FILES, SECRETS_FILES, Manifest
 from ..manifest import load as load_manifest
 from ..names import instance_names
 from ..settings import CliSettings
@@ -290,7 +290,7 @@ class DevLoop:
         rel = changed_files(changes, self.project)
         if not rel:
             return
-        whole = [r for r in rel if r in ("autonomy.yaml", "secrets.yaml")]
+        whole = [r for r in rel if r in (*MANIFEST_FILES, *SECRETS_FILES)]
         by_image: dict[str, list[str]] = {}
         for r in rel:
             parts = Path(r).parts

@@ -40,12 +40,25 @@ class _Instance(TypedDict):
     pod: str
     clone: int
     published: dict[int, int]
+    outlets: dict[int, int]
+
+
+def _outlets(label: str) -> dict[int, int]:
+    """The ``outlets`` label of an infra container read: outlet port -> forwarder port."""
+    pairs = (item.partition("=") for item in label.split(",") if item)
+    return {int(to): int(fwd) for to, _, fwd in pairs if to.isdigit() and fwd.isdigit()}
 
 
 def _instances(engine: DockerEngine, zone: str) -> dict[str, _Instance]:
-    """pod instance -> its pod, clone and published ports (container port -> host port)."""
+    """pod instance -> its pod, clone, published ports (container port -> host port) and
+    outlets (outlet port -> the port of the pod's forwarder for it)."""
     return {
-        c.instance: {"pod": c.pod, "clone": c.clone, "published": dict(c.published)}
+        c.instance: {
+            "pod": c.pod,
+            "clone": c.clone,
+            "published": dict(c.published),
+            "outlets": _outlets(c.labels.outlets),
+        }
         for c in engine.containers(zone)
         if c.role == L.Role.INFRA
     }
@@ -218,7 +231,10 @@ def inlet_port(
         local_port = port if port >= 1024 and port_free(port) else free_port_from(FIRST_INLET_PORT)
     elif local_port == 0:
         local_port = free_port_from(FIRST_INLET_PORT)
-    return Inlet(zone, instance, port, local_port, note=note)._start(engine, on_event)
+    # a port an outlet of the pod names is reached through the pod's forwarder, from inside
+    # the pod: so a server bound to the pod's 127.0.0.1 (the SDK's Repl) answers too
+    target = instances[instance]["outlets"].get(port, port)
+    return Inlet(zone, instance, target, local_port, note=note)._start(engine, on_event)
 
 
 def inlet_http(

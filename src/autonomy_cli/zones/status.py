@@ -1,16 +1,22 @@
-"""``zone status``: per pod instance, its containers' state, node, live workers, last message.
+"""``zone status``: per pod instance, its containers' state, node, live workers, last
+message, and the node's agents with their figures.
 
 A node's HTTP port 8000 is published only for the public pod, so the nodes are asked from
 inside the zone: one short-lived helper container on the zone's network (the base image,
 which every deployed zone has) runs ``python -m autonomy.clusters.pod_status``, which
-asks ``http://<instance>:8000/health`` and ``/workers`` of every running pod instance at
-once and prints one JSON object.
+asks ``http://<instance>:8000/health``, ``/workers`` and ``/agents`` of every running pod
+instance at once and prints one JSON object. A node whose image predates ``/agents``
+answers 404 there: its agents are then unknown (``None``, with a note), the rest is shown.
 
 The containers of a pod share one network namespace, so port 8000 of a pod belongs to the
 first of its nodes that bound it (``/health`` says which node that is); the pod's other
 nodes serve no HTTP. Their live worker count is asked over the zone's encrypted ZeroMQ
 with the zone's probe identity, when this machine holds the zone's roster (it deployed
-the zone); their last-message time is not known (``None``).
+the zone); their last-message time and their agents are not known (``None``).
+
+The zone's own containers, in no pod (the model gateway and the offline model), are
+listed last as the pseudo-pod :data:`ZONE_POD` (instance ``""``), of kind ``gateway`` or
+``model``; they are services, so no node is asked about them.
 
 Library code: never prints; raises :class:`~autonomy_cli.errors.EngineError`.
 """
@@ -27,9 +33,15 @@ from .. import labels as L
 from ..docker.helper import ProbeIdentity
 from ..errors import EngineError
 from ..layout import ZoneFiles
+from .agents import AgentStatus, parse_agents
 from .engine import Engine
 
-__all__ = ["InstanceStatus", "NodeStatus", "zone_status"]
+__all__ = ["ZONE_POD", "ZONE_SERVICES", "AgentStatus", "InstanceStatus", "NodeStatus", "agents_by_pod", "zone_status"]
+
+#: the pod column of the zone's own containers (never a pod name: those have no parentheses)
+ZONE_POD = "(zone)"
+#: role -> what tables say of it
+ZONE_SERVICES = {L.Role.GATEWAY.value: "service: model gateway", L.Role.MODEL.value: "service: offline model"}
 
 
 @dataclass
@@ -37,14 +49,17 @@ class NodeStatus:
     container: str
     state: str  # running, exited, restarting, ...
     status: str  # docker's text
-    node: str  # full node name ("" for a container that is not a node)
+    node: str  # full node name ("" for a service: a container that is not a node)
     restarts: int
     started_at: str
+    kind: str = "node"  # "node" or "service" (autonomy_cli.docker.kinds)
     http: bool = False  # this node holds the pod's port 8000
     workers: int | None = None  # live worker count, None when unknown
     worker_names: list[str] | None = None
     last_message_at: float | None = None  # epoch seconds
     note: str = ""
+    agents: list[AgentStatus] | None = None  # the node's agents, None when unknown
+    agents_note: str = ""  # why they are unknown, for a node that serves HTTP
 
 
 @dataclass
@@ -89,6 +104,21 @@ def _ask(engine: Engine, zone: str, instances: dict[str, list[str]], state_dir: 
     return answer
 
 
+def _agents(n: NodeStatus, got: dict[str, Any]) -> None:
+    """The agents of the node ``n`` that holds its pod's HTTP port, from its pod's answer."""
+    if "agents" in got:
+        n.agents = parse_agents(got["agents"])
+    elif "agents_error" in got:
+        why = str(got["agents_error"])
+        n.agents_note = (
+            "agents not known: the node serves no /agents (an image older than the CLI: redeploy)"
+            if why == "HTTP 404"
+            else f"agents not known: {why}"
+        )
+    elif "workers" in got:  # a status helper older than /agents (the zone's image)
+        n.agents_note = "agents not known: the zone's image predates agent figures (redeploy)"
+
+
 def zone_status(engine: Engine, zone: str, state_dir: Path | None = None) -> list[InstanceStatus]:
     """The status of every pod instance of ``zone`` (empty when the zone is not there).
 
@@ -97,7 +127,13 @@ def zone_status(engine: Engine, zone: str, state_dir: Path | None = None) -> lis
     """
     containers = engine.containers(zone)
     instances: dict[str, InstanceStatus] = {}
+    own = InstanceStatus(instance="", pod=ZONE_POD, clone=0, state="running")
     for c in sorted(containers, key=lambda c: c.name):
+        if c.role in ZONE_SERVICES:
+            own.nodes.append(
+                NodeStatus(c.container, c.state, c.status, "", c.restarts, c.started_at, kind=c.role, note="")
+            )
+            continue
         inst = c.instance
         if not inst:
             continue
@@ -113,12 +149,14 @@ def zone_status(engine: Engine, zone: str, state_dir: Path | None = None) -> lis
                 node=c.node,
                 restarts=c.restarts,
                 started_at=c.started_at,
+                kind="node" if c.node else "service",
             )
         )
     ordered = sorted(instances.values(), key=lambda s: (s.pod, s.clone))
     running = [s.instance for s in ordered if s.state == "running" and any(n.state == "running" for n in s.nodes)]
+    tail = [own] if own.nodes else []
     if not running:
-        return ordered
+        return ordered + tail
     answer = _ask(
         engine,
         zone,
@@ -138,6 +176,8 @@ def zone_status(engine: Engine, zone: str, state_dir: Path | None = None) -> lis
             if n.state != "running":
                 n.note = "not running"
                 continue
+            if n.kind == "service":
+                continue  # not a node: it has no workers to ask about
             if holder and n.node == holder:
                 health = got["health"]
                 n.http = True
@@ -145,6 +185,7 @@ def zone_status(engine: Engine, zone: str, state_dir: Path | None = None) -> lis
                 names = [w.get("name", "") for w in (got.get("workers") or {}).get("workers", [])]
                 n.worker_names = names if "workers" in got else None
                 n.workers = len(names) if "workers" in got else health.get("workers")
+                _agents(n, got)
                 continue
             ping = answer.get("ping", {}).get(n.node)
             if ping is not None:
@@ -154,4 +195,15 @@ def zone_status(engine: Engine, zone: str, state_dir: Path | None = None) -> lis
                 n.note = "no HTTP answer on port 8000"
             else:
                 n.note = "no HTTP (not a node, or port 8000 held by another container of the pod)"
-    return ordered
+    return ordered + tail
+
+
+def agents_by_pod(found: list[InstanceStatus]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """``{pod instance: {container: [agent, ...]}}`` of the nodes whose agents are known
+    (what the logs server's ``GET /agents`` answers)."""
+    by_pod: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for s in found:
+        for n in s.nodes:
+            if n.agents is not None:
+                by_pod.setdefault(s.instance, {})[n.container] = [asdict(a) for a in n.agents]
+    return by_pod

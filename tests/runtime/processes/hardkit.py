@@ -14,7 +14,6 @@ import json
 import re
 import struct
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -96,8 +95,7 @@ def node_key(node: LocalNode) -> tuple[str, str, str]:
 
 def health(node: LocalNode, timeout: float = 10.0) -> dict[str, Any]:
     """The node's ``GET /health`` as JSON."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}/health", timeout=timeout) as r:
-        return json.load(r)  # type: ignore[no-any-return]
+    return node.get("/health", timeout)  # type: ignore[no-any-return]
 
 
 def wait_until(what: str, predicate: Callable[[], Any], timeout: float, interval: float = 0.2) -> Any:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 from zonekit import app, runners
 
 from autonomy.testing import LocalPod, free_port
-
-
-def get(port: int, path: str) -> dict:
-    return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5))
 
 
 def test_sigterm_stops_busy_nodes_cleanly_with_exit_0(local_zone):
@@ -32,9 +28,9 @@ def test_http_health_and_workers(local_zone):
     z = local_zone([LocalPod("main-pod", app("multinode_runner")), runners(2)], http=True)
     z.wait_for("main-pod", "Runner is ready with greeter worker")
     node = z.node("main-pod")
-    health = get(node.http_port, "/health")
+    health = node.get("/health")
     assert health["status"] == "ok" and health["node"] == node.name and health["workers"] == 1
-    assert get(node.http_port, "/workers") == {"node": node.name, "workers": [{"name": "greeter"}]}
+    assert node.get("/workers") == {"node": node.name, "workers": [{"name": "greeter"}]}
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}/nope", timeout=5)
         raise AssertionError("404 expected")
@@ -51,8 +47,8 @@ def test_health_counts_envelopes_both_ways(local_zone):
         http=True,
     )
     z.wait_for("client-pod", "Received reply 4:", timeout=60)
-    client = get(z.node("client-pod").http_port, "/health")["stats"]
-    runner = get(z.node("runner-pod").http_port, "/health")["stats"]
+    client = z.node("client-pod").get("/health")["stats"]
+    runner = z.node("runner-pod").get("/health")["stats"]
     # the client's pings and requests, and the runner's answers to each
     assert client["sent"] >= 5 and runner["received"] >= 5, (client, runner)
     assert runner["sent"] >= 5 and client["received"] >= 5, (client, runner)
@@ -73,7 +69,11 @@ def test_taken_http_port_is_logged_not_fatal(local_zone):
     out = z.wait_for("client-pod", "Received reply 1:", timeout=30)
     both = out + z.log("runner-pod")
     assert f"HTTP port {port} is taken" in both
-    assert f"HTTP on 127.0.0.1:{port}" in both
+    # the other one serves HTTP, once its web server has loaded
+    deadline = time.monotonic() + 30
+    while f"HTTP on 127.0.0.1:{port}" not in z.log("client-pod") + z.log("runner-pod"):
+        assert time.monotonic() < deadline, z.log("client-pod") + z.log("runner-pod")
+        time.sleep(0.05)
 
 
 def _run(script: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:

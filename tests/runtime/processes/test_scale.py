@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 from zonekit import app, runners
 
@@ -35,9 +32,9 @@ def test_idle_workers_park_no_task(scale_zone):
     line = next(x for x in out.splitlines() if "tasks while idle:" in x)
     assert int(line.rsplit(":", 1)[1]) <= 3  # main itself and the loop's own, not one per worker
     runner = scale_zone.node("runner-pod-0")
-    health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{runner.http_port}/health", timeout=5))
+    health = runner.get("/health")
     assert health["workers"] >= 10_000
-    assert health["tasks"] <= 2
+    assert health["tasks"] <= 3  # the node's main task, its web server's, this request's
 
 
 def test_ten_thousand_messages_from_one_sender_arrive_in_order(scale_zone):

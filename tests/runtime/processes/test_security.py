@@ -153,10 +153,7 @@ def test_malformed_frames_do_not_crash_the_node(guarded):
     assert target.process is not None and target.process.poll() is None
     out = guarded.log("target-pod")
     assert "dropped malformed message from 00000000000000000000000000000000-local-tester-pod-tester" in out
-    import json
-    import urllib.request
-
-    health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{target.http_port}/health", timeout=5))
+    health = target.get("/health")
     assert health["stats"]["malformed"] >= 200
 
 

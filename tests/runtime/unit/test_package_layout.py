@@ -142,3 +142,14 @@ def test_lazy_names_load_on_first_use() -> None:
     code = "import autonomy; print(autonomy.Node.__module__, autonomy.Zone.__module__, autonomy.Context.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["autonomy.nodes.node", "autonomy.clusters.zone", "Context"]
+
+
+def test_fastapi_loads_only_with_the_web_server() -> None:
+    """A node imports FastAPI and uvicorn in a thread once it is up, never on the way."""
+    code = (
+        "import sys, autonomy, autonomy.nodes.node, autonomy.testing, autonomy.probe\n"
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'pydantic') if m in sys.modules))\n"
+        "print(autonomy.HttpServer.__module__, autonomy.NodeDep.__origin__.__name__, 'fastapi' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["[]", "autonomy.nodes.http Node True"]

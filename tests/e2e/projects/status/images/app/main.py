@@ -1,7 +1,7 @@
 import asyncio
 import sys
 
-from autonomy import Node, Zone, info
+from autonomy import Agent, Model, Node, Zone, info
 
 ROLE = sys.argv[1]
 
@@ -15,6 +15,8 @@ async def main(node):
     if ROLE == "keeper":
         for i in range(3):
             await node.start_worker(f"k{i}", Worker())
+        # an agent that is never sent a message: listed with zero figures (no model call)
+        await Agent.start(node, "You keep things.", name="henry", model=Model("claude-sonnet-4-v1"))
         info("keeper ready")
     elif ROLE == "helper":
         await node.start_worker("h0", Worker())

@@ -1,0 +1,3 @@
+from autonomy import Node
+
+Node.start()
